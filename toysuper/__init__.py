@@ -1,0 +1,35 @@
+"""toysuper: toy models of superposition, thousands at once, with JAX.
+
+Reproduces Elhage et al., "Toy Models of Superposition" (2022) and Henighan et al.,
+"Superposition, Memorization, and Double Descent" (2023).
+"""
+
+from toysuper.config import (
+    Hyper,
+    ModelConfig,
+    TrainConfig,
+    decaying_importance,
+    power_space,
+)
+from toysuper.models import MODEL_KINDS
+from toysuper.results import Result, load
+from toysuper.sweep import Axis, Sweep, run_sweep
+from toysuper.train import train
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MODEL_KINDS",
+    "Axis",
+    "Hyper",
+    "ModelConfig",
+    "Result",
+    "Sweep",
+    "TrainConfig",
+    "__version__",
+    "decaying_importance",
+    "load",
+    "power_space",
+    "run_sweep",
+    "train",
+]

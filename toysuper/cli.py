@@ -1,0 +1,76 @@
+"""The `toysuper` command: list, run and reproduce the paper experiments."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from toysuper.experiments import FIDELITIES, REGISTRY
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    """Bad options print one line naming the valid choices and exit with code 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineErrorParser(prog="toysuper", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineErrorParser)
+    sub.add_parser("list", help="one line per experiment: name, paper section, description")
+
+    run = sub.add_parser("run", help="train, analyse and plot one experiment")
+    run.add_argument("name", choices=list(REGISTRY), metavar="NAME",
+                     help=f"one of: {', '.join(REGISTRY)}")
+    run.add_argument("--out", default=None, help="result directory (default results/NAME)")
+    run.add_argument("--overwrite", action="store_true",
+                     help="replace a result of another config in --out")
+
+    rep = sub.add_parser("reproduce", help="run every experiment and write REPORT.md")
+    rep.add_argument("--out", default="results", help="output directory (default results)")
+    rep.add_argument("--only", nargs="+", choices=list(REGISTRY), metavar="NAME",
+                     help=f"run only these: {', '.join(REGISTRY)}")
+    for p in (run, rep):
+        p.add_argument("--fidelity", choices=FIDELITIES, default="quick",
+                       help="quick (CPU minutes) or paper (the published setup)")
+        p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    run.add_argument("--seed", type=int, default=0, help="root seed of every model's key")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from toysuper.experiments.runner import reproduce, run_experiment
+
+    try:
+        if args.command == "list":
+            width = max(map(len, REGISTRY))
+            for e in REGISTRY.values():
+                print(f"{e.name:<{width}}  {e.section:<8}  {e.description}")
+        elif args.command == "run":
+            if args.seed < 0:
+                parser.error(f"argument --seed: invalid value {args.seed}: an integer >= 0")
+            report = run_experiment(args.name, args.fidelity, args.seed, args.out,
+                                    overwrite=args.overwrite, progress=not args.no_progress)
+            print_claims(report)
+        else:
+            path = reproduce(args.fidelity, args.out, args.only, progress=not args.no_progress)
+            print(f"report: {path}")
+    except ValueError as err:
+        parser.exit(2, f"toysuper: error: {err}\n")
+    return 0
+
+
+def print_claims(report: dict) -> None:
+    for c in report["claims"]:
+        print(f"  [{'PASS' if c['passed'] else 'FAIL'}] {c['name']}: {c['measured']}")
+    n_pass = sum(c["passed"] for c in report["claims"])
+    print(f"{report['experiment']}: {n_pass}/{len(report['claims'])} claims passed, "
+          f"{report['metrics'].get('n_diverged', 0)} diverged models; figures: "
+          f"{', '.join(report['figures'].values())}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""Configurations: static shapes (compile keys) and traced hyperparameters (sweepable leaves).
+
+Everything that changes an array shape or the traced program (n_features, n_hidden, model kind,
+batch size, steps, schedule) lives in the frozen, hashable `ModelConfig` and `TrainConfig`; a change
+there recompiles. Every number a sweep varies lives in `Hyper`, a `flax.struct` pytree whose leaves
+are traced, so a sweep over new values reuses the compiled program.
+
+Paper defaults (TMS released notebook) are set explicitly here, never inherited from a library:
+AdamW, lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 0.01 (PyTorch's default; optax's is 1e-4),
+constant schedule, batch 1024, 10,000 steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+SCHEDULES = ("constant", "linear", "warmup_cosine")
+
+
+def _require(ok: bool, field: str, value, allowed: str) -> None:
+    """Raise a ValueError naming the field, the value and what is allowed."""
+    if not ok:
+        raise ValueError(f"{field}={value!r} is invalid: {allowed}")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """Static model shape and family; a compile key.
+
+    Args:
+      n_features: n, the input and output dimension.
+      n_hidden: m, the bottleneck dimension.
+      kind: a model family registered in `toysuper.models.MODEL_KINDS`.
+    """
+
+    n_features: int
+    n_hidden: int
+    kind: str = "relu_output"
+
+    def __post_init__(self):
+        from toysuper.models import MODEL_KINDS
+
+        _require(_is_int(self.n_features) and self.n_features >= 1, "n_features",
+                 self.n_features, "an integer >= 1")
+        _require(_is_int(self.n_hidden) and self.n_hidden >= 1, "n_hidden",
+                 self.n_hidden, "an integer >= 1")
+        _require(self.kind in MODEL_KINDS, "kind", self.kind,
+                 f"one of {', '.join(sorted(MODEL_KINDS))}")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Static training setup; a compile key.
+
+    Args:
+      steps: optimiser steps; a multiple of `log_every`.
+      batch_size: fresh samples drawn each step.
+      log_every: the loss history holds the mean training loss of each window of this many steps.
+      schedule: learning-rate schedule, one of `SCHEDULES` (constant: lr; linear: lr decays
+        linearly to 0 at `steps`; warmup_cosine: linear warmup from 0 over `warmup_steps`, then
+        cosine decay to 0 at `steps`, as in Henighan et al. 2023).
+      warmup_steps: used by warmup_cosine only.
+      b1, b2, eps: AdamW moments and epsilon (PyTorch's defaults, set explicitly).
+    """
+
+    steps: int = 10_000
+    batch_size: int = 1024
+    log_every: int = 100
+    schedule: str = "constant"
+    warmup_steps: int = 0
+    b1: float = 0.9
+    b2: float = 0.999
+    eps: float = 1e-8
+
+    def __post_init__(self):
+        for name in ("steps", "batch_size", "log_every"):
+            value = getattr(self, name)
+            _require(_is_int(value) and value >= 1, name, value, "an integer >= 1")
+        _require(self.steps % self.log_every == 0, "steps", self.steps,
+                 f"a multiple of log_every={self.log_every}")
+        _require(self.schedule in SCHEDULES, "schedule", self.schedule,
+                 f"one of {', '.join(SCHEDULES)}")
+        _require(_is_int(self.warmup_steps) and 0 <= self.warmup_steps <= self.steps,
+                 "warmup_steps", self.warmup_steps, f"an integer in [0, steps={self.steps}]")
+        _require(0 <= self.b1 < 1, "b1", self.b1, "a number in [0, 1)")
+        _require(0 <= self.b2 < 1, "b2", self.b2, "a number in [0, 1)")
+        _require(self.eps > 0, "eps", self.eps, "a number > 0")
+
+
+@struct.dataclass
+class Hyper:
+    """Traced hyperparameters of one model; every leaf may be a sweep axis.
+
+    Attributes:
+      feature_probability: (n_features,) density p_i = 1 - S_i of each feature.
+      importance: (n_features,) loss weight I_i of each feature.
+      lr: () peak learning rate.
+      weight_decay: () decoupled (AdamW) weight decay.
+      seed: () int, the model's seed; its PRNG key derives from this alone.
+    """
+
+    feature_probability: jnp.ndarray
+    importance: jnp.ndarray
+    lr: jnp.ndarray
+    weight_decay: jnp.ndarray
+    seed: jnp.ndarray
+
+    @classmethod
+    def create(cls, n_features: int, *, feature_probability=1.0, importance=1.0, lr=1e-3,
+               weight_decay=0.01, seed=0) -> Hyper:
+        """Validated hyperparameters with scalars broadcast to per-feature vectors (numpy leaves)."""
+        return cls(
+            feature_probability=per_feature(feature_probability, n_features,
+                                            "feature_probability"),
+            importance=per_feature(importance, n_features, "importance"),
+            lr=np.float32(lr),
+            weight_decay=np.float32(weight_decay),
+            seed=np.int32(seed),
+        ).validated()
+
+    def validated(self) -> Hyper:
+        """Check concrete (numpy) values, any leading axes; raise ValueError naming the field."""
+        p = np.asarray(self.feature_probability)
+        _require(bool(np.all((p > 0) & (p <= 1))), "feature_probability", _show(p),
+                 "every value in (0, 1]")
+        imp = np.asarray(self.importance)
+        _require(bool(np.all(np.isfinite(imp) & (imp >= 0))), "importance", _show(imp),
+                 "finite values >= 0")
+        lr = np.asarray(self.lr)
+        _require(bool(np.all(np.isfinite(lr) & (lr > 0))), "lr", _show(lr), "finite values > 0")
+        wd = np.asarray(self.weight_decay)
+        _require(bool(np.all(np.isfinite(wd) & (wd >= 0))), "weight_decay", _show(wd),
+                 "finite values >= 0")
+        seed = np.asarray(self.seed)
+        _require(np.issubdtype(seed.dtype, np.integer) and bool(np.all(seed >= 0)), "seed",
+                 _show(seed), "integers >= 0")
+        return self
+
+
+HYPER_FIELDS = tuple(f.name for f in dataclasses.fields(Hyper))
+PER_FEATURE_FIELDS = ("feature_probability", "importance")
+
+
+def per_feature(value, n_features: int, field: str) -> np.ndarray:
+    """Broadcast a scalar or (n_features,) value to a float32 (n_features,) vector."""
+    arr = np.asarray(value, dtype=np.float32)
+    _require(arr.ndim == 0 or arr.shape == (n_features,), field, _show(arr),
+             f"a scalar or a vector of length n_features={n_features}")
+    return np.broadcast_to(arr, (n_features,)).copy()
+
+
+def decaying_importance(n_features: int, decay: float) -> np.ndarray:
+    """I_i = decay**i, i = 0..n-1 (TMS uses 0.9, 0.7, 0.75, 0.8). Shape (n_features,)."""
+    _require(0 < decay <= 1, "decay", decay, "a number in (0, 1]")
+    return (decay ** np.arange(n_features)).astype(np.float32)
+
+
+def power_space(base: float, num: int) -> np.ndarray:
+    """base ** -linspace(0, 1, num): num values log-spaced from 1 down to 1/base.
+
+    The TMS notebook's densities are `power_space(20, 10)` (1 down to 0.05).
+    """
+    _require(base > 1, "base", base, "a number > 1")
+    _require(_is_int(num) and num >= 1, "num", num, "an integer >= 1")
+    return (base ** -np.linspace(0, 1, num)).astype(np.float32)
+
+
+def _show(arr: np.ndarray):
+    """A short printable form of a possibly large array for error messages."""
+    arr = np.asarray(arr)
+    return arr.item() if arr.size == 1 else np.array2string(arr, threshold=8, precision=4)

@@ -1,0 +1,16 @@
+"""Registry of paper experiments: `toysuper list` and `toysuper run NAME`."""
+
+from toysuper.experiments import intro
+from toysuper.experiments.base import FIDELITIES, Claim, Experiment
+
+REGISTRY: dict[str, Experiment] = {e.name: e for e in (intro.EXPERIMENT,)}
+
+
+def get_experiment(name: str) -> Experiment:
+    """The registered experiment `name`; ValueError listing the valid names otherwise."""
+    if name not in REGISTRY:
+        raise ValueError(f"experiment={name!r} is unknown: choose from {', '.join(REGISTRY)}")
+    return REGISTRY[name]
+
+
+__all__ = ["FIDELITIES", "REGISTRY", "Claim", "Experiment", "get_experiment"]

@@ -1,0 +1,65 @@
+"""What an experiment is: a sweep per fidelity, an analysis into claims, and figures."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from toysuper.results import Result
+from toysuper.sweep import Sweep
+
+FIDELITIES = ("quick", "paper")
+
+
+@dataclasses.dataclass(frozen=True)
+class Claim:
+    """One finding of the paper checked against a measurement.
+
+    Attributes:
+      name: short identifier, e.g. "dense_top2_orthogonal".
+      statement: what the paper reports, in words.
+      paper: the paper's value or criterion.
+      measured: what this run measured (JSON-able).
+      passed: whether the measurement supports the claim.
+    """
+
+    name: str
+    statement: str
+    paper: str
+    measured: Any
+    passed: bool
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self) | {"passed": bool(self.passed)}
+
+
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+    """A paper experiment, runnable as `toysuper run NAME`.
+
+    Attributes:
+      name: registry name.
+      section: where the paper shows it, e.g. "TMS 1".
+      description: one line for `toysuper list`.
+      sweep: (fidelity, root_seed) -> the Sweep to train.
+      analyse: Result -> (named scalar metrics, claims).
+      figures: (Result, metrics) -> {file stem: matplotlib Figure}; plots only, never trains.
+      choices: values the paper leaves open and this experiment had to pick, in words.
+    """
+
+    name: str
+    section: str
+    description: str
+    sweep: Callable[[str, int], Sweep]
+    analyse: Callable[[Result], tuple[dict, list[Claim]]]
+    figures: Callable[[Result, dict], dict[str, Figure]]
+    choices: str = ""
+
+
+def rounded(x, digits: int = 3):
+    """A JSON-friendly float or nested list of floats, rounded (float32 noise removed)."""
+    return np.round(np.asarray(x, dtype=np.float64), digits).tolist()

@@ -1,0 +1,142 @@
+"""Run experiments into result directories and write the reproduction report.
+
+`run_experiment(name, fidelity, seed, out)` writes into `out`:
+    config.json, result.npz   the trained sweep (see `toysuper.results`)
+    metrics.json              named metrics and the paper's claims with measured value and pass/fail
+    NAME.png + NAME.json      each figure with its sidecar (experiment, fidelity, config hash,
+                              package version, hardware, runtime)
+`reproduce(fidelity, out)` runs every experiment into `out/NAME/` and writes `out/REPORT.md`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import jax
+
+from toysuper.experiments import FIDELITIES, REGISTRY, get_experiment
+from toysuper.plotting import save_figure
+from toysuper.results import atomic_write_bytes, versions
+from toysuper.sweep import run_sweep
+
+METRICS_FILE = "metrics.json"
+
+
+def hardware() -> str:
+    """A one-line description of the machine and the JAX backend."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    device = jax.devices()[0]
+    return (f"{cpu}, {os.cpu_count()} cores; jax {jax.__version__} on "
+            f"{device.platform} ({device.device_kind}) x {jax.device_count()}")
+
+
+def write_json(path: Path, obj) -> None:
+    atomic_write_bytes(path, (json.dumps(obj, indent=1) + "\n").encode())
+
+
+def run_experiment(name: str, fidelity: str = "quick", seed: int = 0,
+                   out: str | Path | None = None, *, overwrite: bool = False,
+                   progress: bool = True) -> dict:
+    """Train (or reuse), analyse and plot one experiment; return the metrics.json content."""
+    experiment = get_experiment(name)
+    if fidelity not in FIDELITIES:
+        raise ValueError(f"fidelity={fidelity!r} is unknown: choose from {', '.join(FIDELITIES)}")
+    out = Path(out or Path("results") / name)
+    sweep = experiment.sweep(fidelity, seed)
+    start = time.perf_counter()
+    reused = (out / "result.npz").exists() and not overwrite
+    result = run_sweep(sweep, out=out, overwrite=overwrite, progress=progress,
+                       meta={"experiment": name, "fidelity": fidelity, "seed": seed})
+    train_seconds = time.perf_counter() - start
+    metrics, claims = experiment.analyse(result)
+    previous = _read_metrics(out) if reused else {}
+    report = {
+        "experiment": name, "section": experiment.section, "fidelity": fidelity, "seed": seed,
+        "config_hash": sweep.config_hash(), "n_models": sweep.size, "steps": sweep.train.steps,
+        "train_seconds": previous.get("train_seconds", round(train_seconds, 2)),
+        "reused_result": reused, "hardware": hardware(), "versions": versions(),
+        "choices": experiment.choices, "metrics": metrics,
+        "claims": [c.to_dict() for c in claims],
+    }
+    figures = {}
+    for stem, fig in experiment.figures(result, metrics).items():
+        png = save_figure(fig, out / f"{stem}.png")
+        write_json(out / f"{stem}.json", {
+            "figure": png.name, "experiment": name, "fidelity": fidelity,
+            "config_hash": report["config_hash"], "toysuper": versions().get("toysuper"),
+            "hardware": report["hardware"], "train_seconds": report["train_seconds"],
+        })
+        figures[stem] = png.name
+    report["figures"] = figures
+    report["total_seconds"] = round(time.perf_counter() - start, 2)
+    write_json(out / METRICS_FILE, report)
+    return report
+
+
+def _read_metrics(out: Path) -> dict:
+    try:
+        return json.loads((out / METRICS_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def reproduce(fidelity: str = "quick", out: str | Path = "results",
+              only: list[str] | None = None, progress: bool = True) -> Path:
+    """Run every experiment (or `only` these) into out/NAME and write out/REPORT.md."""
+    names = only or list(REGISTRY)
+    for name in names:
+        get_experiment(name)
+    out = Path(out)
+    start = time.perf_counter()
+    reports = []
+    for i, name in enumerate(names, 1):
+        print(f"[{i}/{len(names)}] {name} ({fidelity})", flush=True)
+        reports.append(run_experiment(name, fidelity, out=out / name, progress=progress))
+    path = out / "REPORT.md"
+    atomic_write_bytes(path, render_report(reports, fidelity, time.perf_counter() - start).encode())
+    return path
+
+
+def render_report(reports: list[dict], fidelity: str, seconds: float) -> str:
+    """REPORT.md: per experiment its figures and a claims table; a summary count at the end."""
+    lines = [
+        "# toysuper reproduction report", "",
+        f"- fidelity: **{fidelity}**",
+        f"- date: {datetime.datetime.now(datetime.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- hardware: {hardware()}",
+        f"- versions: {', '.join(f'{k} {v}' for k, v in versions().items())}",
+        f"- total runtime: {seconds:.0f} s", "",
+    ]
+    passed = total = 0
+    for r in reports:
+        lines += [f"## {r['experiment']} ({r['section']})", "",
+                  f"{r['n_models']} models x {r['steps']} steps, trained in "
+                  f"{r['train_seconds']:.0f} s{' (reused)' if r['reused_result'] else ''}; "
+                  f"config {r['config_hash']}.", ""]
+        if r["choices"]:
+            lines += [f"Values chosen where the paper is silent: {r['choices']}.", ""]
+        lines += [f"![{stem}]({r['experiment']}/{png})" for stem, png in r["figures"].items()]
+        lines += ["", "| claim | paper | measured | result |", "|---|---|---|---|"]
+        for c in r["claims"]:
+            measured = json.dumps(c["measured"]).replace("|", "\\|")
+            lines.append(f"| {c['statement']} | {c['paper']} | `{measured}` | "
+                         f"{'PASS' if c['passed'] else '**FAIL**'} |")
+            passed += c["passed"]
+            total += 1
+        lines.append("")
+    lines += ["## Summary", "", f"**{passed} of {total} claims passed** at {fidelity} fidelity."]
+    failed = [f"{r['experiment']}: {c['name']}" for r in reports for c in r["claims"]
+              if not c["passed"]]
+    if failed:
+        lines += ["", "Failed: " + "; ".join(failed) + "."]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,18 @@
+"""Shared figure helpers."""
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+INTERFERENCE_CMAP = "RdBu"  # blue positive, red negative, as in the paper's W^T W plots
+IMPORTANCE_CMAP = "viridis"  # the notebook colours features by viridis(I_i)
+
+
+def save_figure(fig: Figure, path: str | Path, dpi: int = 150) -> Path:
+    """Write `fig` as a PNG and close it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return path

@@ -1,0 +1,242 @@
+"""Results of a sweep: an xarray Dataset plus the sweep that made it; save, load, resume.
+
+A result directory holds
+    config.json   the sweep (full config), its config hash, package versions, caller metadata
+    result.npz    every variable and coordinate of the Dataset, with their dims
+    chunks/       finished chunks of an unfinished sweep (removed once result.npz is written)
+
+`Result.to_xarray()` has, for a sweep with axes (a1, a2, ...):
+    W        (a1, a2, ..., feature, hidden)   feature directions, W[..., i, :] = W_i
+    b        (a1, a2, ..., feature)           output bias
+    loss     (a1, a2, ...)                    mean training loss over the last log window
+    loss_history (a1, a2, ..., step)          mean training loss per log window
+    diverged (a1, a2, ...)                    True where the loss or a parameter is NaN/inf
+plus the hyperparameters that are not axis coordinates (e.g. `importance` (feature)).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import io
+import json
+import os
+import platform
+import shutil
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from toysuper.config import PER_FEATURE_FIELDS
+from toysuper.sweep import Sweep
+
+CONFIG_FILE, RESULT_FILE, CHUNK_DIR = "config.json", "result.npz", "chunks"
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and the packages a result depends on."""
+    out = {"python": platform.python_version()}
+    for name in ("toysuper", "jax", "jaxlib", "flax", "optax", "numpy", "xarray"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            out[name] = metadata.version(name)
+    return out
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to a temporary file in the same directory, fsync, then rename over `path`."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def write_config(directory: Path, sweep: Sweep, meta: dict | None = None,
+                 reduced_over: tuple[str, ...] = ()) -> None:
+    config = {"config_hash": sweep.config_hash(), "sweep": sweep.to_dict(),
+              "reduced_over": list(reduced_over), "versions": versions(), **(meta or {})}
+    atomic_write_bytes(Path(directory) / CONFIG_FILE, json.dumps(config, indent=1).encode())
+
+
+def read_config(directory: Path) -> dict:
+    return json.loads((Path(directory) / CONFIG_FILE).read_text())
+
+
+@dataclasses.dataclass
+class Result:
+    """A trained sweep: its `Sweep` and an `xarray.Dataset` of parameters and losses.
+
+    Attributes:
+      sweep: the sweep that produced it.
+      dataset: the data (see the module docstring for variables and dims).
+      reduced_over: axes removed by `best_over`, in order.
+    """
+
+    sweep: Sweep
+    dataset: xr.Dataset
+    reduced_over: tuple[str, ...] = ()
+
+    @classmethod
+    def from_arrays(cls, sweep: Sweep, arrays: dict[str, np.ndarray]) -> Result:
+        """Build from flat per-point arrays W (size, n, m), b (size, n), history (size, windows)."""
+        dims = tuple(a.name for a in sweep.axes)
+        shape = sweep.shape
+        W = arrays["W"].reshape(*shape, *arrays["W"].shape[1:])
+        b = arrays["b"].reshape(*shape, *arrays["b"].shape[1:])
+        history = arrays["history"].reshape(*shape, arrays["history"].shape[-1])
+        finite = (np.isfinite(history).all(-1) & np.isfinite(W).all((-2, -1))
+                  & np.isfinite(b).all(-1))
+        coords = {a.name: a.coords for a in sweep.axes}
+        coords |= {"feature": np.arange(sweep.model.n_features),
+                   "hidden": np.arange(sweep.model.n_hidden),
+                   "step": (np.arange(history.shape[-1]) + 1) * sweep.train.log_every}
+        data = {
+            "W": ((*dims, "feature", "hidden"), W),
+            "b": ((*dims, "feature"), b),
+            "loss": (dims, history[..., -1]),
+            "loss_history": ((*dims, "step"), history),
+            "diverged": (dims, ~finite),
+        }
+        swept = {a.field: a for a in sweep.axes}
+        for field, value in dataclasses.asdict(sweep.base).items():
+            feature_dim = ("feature",) if field in PER_FEATURE_FIELDS else ()
+            axis = swept.get(field)
+            if axis is None:
+                data[field] = (feature_dim, np.asarray(value))
+            elif axis.name != field:  # vector-valued axis or renamed scalar axis
+                data[field] = ((axis.name, *feature_dim[: axis.values.ndim - 1]), axis.values)
+        ds = xr.Dataset(data, coords=coords,
+                        attrs={"config_hash": sweep.config_hash(), "model_kind": sweep.model.kind})
+        return cls(sweep, ds)
+
+    @property
+    def config_hash(self) -> str:
+        return self.sweep.config_hash()
+
+    def to_xarray(self) -> xr.Dataset:
+        """The data as an `xarray.Dataset` (a copy)."""
+        return self.dataset.copy()
+
+    def best_over(self, dim: str = "seed") -> Result:
+        """Keep, at every other grid point, the model with the lowest loss along `dim`.
+
+        The paper's best-of-k protocol. Diverged models are never chosen unless all are; the
+        chosen coordinate is kept as a variable named `dim`, e.g. which seed won.
+        """
+        ds = self.dataset
+        if dim not in ds.dims or dim in ("feature", "hidden", "step"):
+            sweep_dims = [a.name for a in self.sweep.axes if a.name in ds.dims]
+            raise ValueError(f"dim={dim!r} is invalid: one of the sweep axes {sweep_dims}")
+        loss = ds["loss"].where(~ds["diverged"], np.inf).fillna(np.inf)
+        best = ds.isel({dim: loss.argmin(dim)})
+        best = best.reset_coords(dim)
+        best["diverged"] = ds["diverged"].all(dim)
+        return Result(self.sweep, best, (*self.reduced_over, dim))
+
+    def save(self, directory: str | Path, meta: dict | None = None) -> Path:
+        """Write config.json and result.npz atomically into `directory`."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        write_config(directory, self.sweep, meta or _meta(directory), self.reduced_over)
+        arrays, dims = {}, {}
+        for name, var in self.dataset.variables.items():
+            arrays[str(name)] = var.values
+            dims[str(name)] = list(var.dims)
+        coords = [str(c) for c in self.dataset.coords]
+        header = {"dims": dims, "coords": coords, "attrs": self.dataset.attrs}
+        arrays["__header__"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+        atomic_write_bytes(directory / RESULT_FILE, npz_bytes(arrays))
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Result:
+        """Read a result directory written by `save` (or by `run_sweep(out=...)`)."""
+        directory = Path(directory)
+        if not (directory / RESULT_FILE).exists():
+            raise FileNotFoundError(f"{directory} holds no finished result ({RESULT_FILE} missing)")
+        config = read_config(directory)
+        with np.load(directory / RESULT_FILE) as f:
+            header = json.loads(f["__header__"].tobytes().decode())
+            variables = {k: (tuple(d), f[k]) for k, d in header["dims"].items()}
+        coords = {k: variables.pop(k) for k in header["coords"]}
+        ds = xr.Dataset(variables, coords=coords, attrs=header["attrs"])
+        return cls(Sweep.from_dict(config["sweep"]), ds, tuple(config["reduced_over"]))
+
+
+def load(directory: str | Path) -> Result:
+    """`toysuper.load(DIR)`: the Result saved in a result directory."""
+    return Result.load(directory)
+
+
+def _meta(directory: Path) -> dict:
+    """Caller metadata already recorded in `directory`'s config.json, kept on re-save."""
+    path = directory / CONFIG_FILE
+    if not path.exists():
+        return {}
+    keep = {"config_hash", "sweep", "reduced_over", "versions"}
+    return {k: v for k, v in json.loads(path.read_text()).items() if k not in keep}
+
+
+@dataclasses.dataclass
+class ChunkStore:
+    """Per-chunk checkpoints of a sweep in `directory/chunks/`, named by their point range."""
+
+    directory: Path
+
+    @classmethod
+    def open(cls, directory: str | Path, sweep: Sweep, meta: dict | None = None,
+             overwrite: bool = False) -> ChunkStore:
+        """Open a result directory for `sweep`; refuse one that belongs to another config."""
+        directory = Path(directory)
+        if overwrite and directory.exists():
+            for name in (CONFIG_FILE, RESULT_FILE, CHUNK_DIR):
+                path = directory / name
+                shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+        if (directory / CONFIG_FILE).exists():
+            found = read_config(directory).get("config_hash")
+            if found != sweep.config_hash():
+                raise ValueError(
+                    f"out={str(directory)!r} holds a result of config {found}, but this run is "
+                    f"config {sweep.config_hash()}: choose another directory or overwrite it")
+        else:
+            directory.mkdir(parents=True, exist_ok=True)
+            write_config(directory, sweep, meta)
+        (directory / CHUNK_DIR).mkdir(exist_ok=True)
+        return cls(directory)
+
+    def finished(self) -> bool:
+        return (self.directory / RESULT_FILE).exists()
+
+    def _path(self, start: int, stop: int) -> Path:
+        return self.directory / CHUNK_DIR / f"{start:09d}-{stop:09d}.npz"
+
+    def load_chunk(self, start: int, stop: int) -> dict[str, np.ndarray] | None:
+        """The saved chunk for points [start, stop), or None if absent or unreadable."""
+        path = self._path(start, stop)
+        try:
+            with np.load(path) as f:
+                return {k: f[k] for k in f.files}
+        except (OSError, ValueError, EOFError):
+            return None
+
+    def save_chunk(self, start: int, stop: int, arrays: dict[str, np.ndarray]) -> None:
+        atomic_write_bytes(self._path(start, stop), npz_bytes(arrays))
+
+    def clear_chunks(self) -> None:
+        shutil.rmtree(self.directory / CHUNK_DIR, ignore_errors=True)

@@ -1,0 +1,297 @@
+"""Sweeps: a grid of named axes over `Hyper` fields, trained as `jit(vmap(train))` in chunks.
+
+    sweep = Sweep(ModelConfig(20, 5), TrainConfig(steps=5000),
+                  axes={"feature_probability": np.geomspace(1, 0.01, 100), "seed": range(100)},
+                  fixed={"importance": decaying_importance(20, 0.9)})
+    result = run_sweep(sweep, out="runs/population")     # progress bar, checkpoints per chunk
+    ds = result.to_xarray()                              # W: (feature_probability, seed, feature, hidden)
+
+The grid (the Cartesian product of the axes) is flattened and split into chunks of equal size (the
+last one padded), so a sweep compiles once per static config and chunk size. Within a chunk, steps
+run in segments so that the bar moves during long runs. A point's key is
+`fold_in(key(root_seed), seed)`, so its result does not depend on the sweep it is part of.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+
+import jax
+import numpy as np
+from tqdm.auto import tqdm
+
+from toysuper.config import (
+    HYPER_FIELDS,
+    PER_FEATURE_FIELDS,
+    Hyper,
+    ModelConfig,
+    TrainConfig,
+    _require,
+    per_feature,
+)
+from toysuper.train import advance, init_state, point_key
+
+CHUNK_MEMORY_BYTES = 1 << 30  # default per-chunk working-set budget for the chunk-size estimate
+
+
+@dataclasses.dataclass(frozen=True)
+class Axis:
+    """One named sweep axis.
+
+    Args:
+      name: the dimension name in results (e.g. "feature_probability", "relative_importance").
+      values: (k,) scalars or, for per-feature fields, (k, n_features) vectors.
+      field: the `Hyper` field it sets; defaults to `name`.
+      coords: (k,) coordinate labels; default the values themselves (1-D) or 0..k-1 (vectors).
+    """
+
+    name: str
+    values: np.ndarray
+    field: str | None = None
+    coords: np.ndarray | None = None
+
+    def __post_init__(self):
+        field = self.field or self.name
+        _require(field in HYPER_FIELDS, f"axis {self.name!r} field", field,
+                 f"one of {', '.join(HYPER_FIELDS)}")
+        dtype = np.int32 if field == "seed" else np.float32
+        values = np.asarray(list(self.values) if isinstance(self.values, range) else self.values,
+                            dtype=dtype)
+        _require(values.ndim >= 1 and len(values) >= 1, f"axis {self.name!r}", values.tolist(),
+                 "a non-empty sequence of values")
+        _require(values.ndim == 1 or (values.ndim == 2 and field in PER_FEATURE_FIELDS),
+                 f"axis {self.name!r} values shape", values.shape,
+                 "(k,) or, for feature_probability/importance, (k, n_features)")
+        _require(values.ndim == 1 or self.name != field, "axis name", self.name,
+                 f"a name other than {field!r} for per-feature vectors "
+                 f"(e.g. Axis('relative_importance', values, field={field!r}, coords=...))")
+        coords = values if (self.coords is None and values.ndim == 1) else self.coords
+        coords = np.arange(len(values)) if coords is None else np.asarray(coords)
+        _require(coords.shape == (len(values),), f"axis {self.name!r} coords shape",
+                 coords.shape, f"({len(values)},), one label per value")
+        object.__setattr__(self, "field", field)
+        object.__setattr__(self, "values", values)
+        object.__setattr__(self, "coords", coords)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+@dataclasses.dataclass(frozen=True)
+class Sweep:
+    """A grid of models: static configs, fixed hyperparameters and named axes.
+
+    Args:
+      model: static model config.
+      train: static training config.
+      axes: name -> values (or `Axis` objects); the grid is their Cartesian product, in order.
+      fixed: values of `Hyper` fields that no axis sets (paper defaults otherwise).
+      root_seed: the root of every point's key, fold_in(key(root_seed), seed).
+    """
+
+    model: ModelConfig
+    train: TrainConfig
+    axes: tuple[Axis, ...] | Mapping = ()
+    fixed: Mapping = dataclasses.field(default_factory=dict)
+    root_seed: int = 0
+
+    def __post_init__(self):
+        if isinstance(self.axes, Mapping):
+            axes = tuple(v if isinstance(v, Axis) else Axis(k, v) for k, v in self.axes.items())
+        else:
+            axes = tuple(self.axes)
+        for a in axes:
+            _require(isinstance(a, Axis), "axes", a, "a mapping name -> values, or Axis objects")
+        names = [a.name for a in axes]
+        _require(len(set(names)) == len(names), "axes", names, "distinct axis names")
+        fields = [a.field for a in axes]
+        _require(len(set(fields)) == len(fields), "axes", fields,
+                 "at most one axis per Hyper field")
+        for field in self.fixed:
+            _require(field in HYPER_FIELDS, "fixed", field, f"fields among {', '.join(HYPER_FIELDS)}")
+            _require(field not in fields, "fixed", field, "fields that no axis sweeps")
+        n = self.model.n_features
+        for a in axes:
+            _require(a.values.ndim == 1 or a.values.shape[1] == n, f"axis {a.name!r} values shape",
+                     a.values.shape, f"(k, n_features={n})")
+        _require(isinstance(self.root_seed, int) and self.root_seed >= 0, "root_seed",
+                 self.root_seed, "an integer >= 0")
+        object.__setattr__(self, "axes", axes)
+        object.__setattr__(self, "fixed", dict(self.fixed))
+        self.base.validated()
+        for a in axes:
+            self.base.replace(**{a.field: a.values}).validated()
+
+    @property
+    def base(self) -> Hyper:
+        """Hyperparameters of a point before its axes are applied."""
+        return Hyper.create(self.model.n_features, **self.fixed)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(len(a) for a in self.axes)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    def grid_hyper(self) -> Hyper:
+        """The hyperparameters of every point, each leaf with a leading (size,) axis, in C order."""
+        index = np.unravel_index(np.arange(self.size), self.shape)
+        leaves = {f: np.broadcast_to(getattr(self.base, f), (self.size, *np.shape(
+            getattr(self.base, f)))).copy() for f in HYPER_FIELDS}
+        for a, idx in zip(self.axes, index, strict=True):
+            values = a.values[idx]
+            if a.field in PER_FEATURE_FIELDS and values.ndim == 1:
+                values = values[:, None]
+            leaves[a.field] = np.broadcast_to(values, leaves[a.field].shape).astype(
+                leaves[a.field].dtype)
+        return Hyper(**leaves)
+
+    def to_dict(self) -> dict:
+        """A JSON-able description of the whole sweep (what the config hash covers)."""
+        def plain(x):
+            return np.asarray(x).tolist()
+
+        return {
+            "model": dataclasses.asdict(self.model),
+            "train": dataclasses.asdict(self.train),
+            "axes": [{"name": a.name, "field": a.field, "values": plain(a.values),
+                      "coords": plain(a.coords)} for a in self.axes],
+            "fixed": {f: plain(per_feature(v, self.model.n_features, f)
+                               if f in PER_FEATURE_FIELDS else v) for f, v in self.fixed.items()},
+            "root_seed": self.root_seed,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Sweep:
+        return cls(model=ModelConfig(**d["model"]), train=TrainConfig(**d["train"]),
+                   axes=tuple(Axis(a["name"], np.asarray(a["values"]), a["field"],
+                                   np.asarray(a["coords"])) for a in d["axes"]),
+                   fixed=d["fixed"], root_seed=d["root_seed"])
+
+    def config_hash(self) -> str:
+        """16 hex digits of sha256 over the canonical JSON of `to_dict()`."""
+        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def estimate_bytes_per_model(model: ModelConfig, train: TrainConfig) -> int:
+    """Rough working set of one model's training step: batch activations, gradients, params."""
+    n, m, batch = model.n_features, model.n_hidden, train.batch_size
+    return 4 * (batch * (8 * n + 4 * m) + 8 * n * m + 8 * n)
+
+
+def default_chunk_size(sweep: Sweep, memory_bytes: int = CHUNK_MEMORY_BYTES) -> int:
+    """The largest chunk whose estimated working set fits in `memory_bytes`, at most the grid."""
+    fits = max(1, memory_bytes // estimate_bytes_per_model(sweep.model, sweep.train))
+    return int(min(sweep.size, fits))
+
+
+def segment_steps(train: TrainConfig, target_segments: int = 10) -> int:
+    """Steps per compiled call: a divisor of the run into about `target_segments` equal parts."""
+    windows = train.steps // train.log_every
+    per_segment = max(d for d in range(1, windows + 1)
+                      if windows % d == 0 and d <= max(1, windows // target_segments))
+    return per_segment * train.log_every
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3))
+def _init_chunk(hyper: Hyper, root_seed, model_cfg, train_cfg):
+    def one(h):
+        return init_state(point_key(root_seed, h.seed), h, model_cfg, train_cfg)
+
+    return jax.vmap(one)(hyper)
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3, 4), donate_argnums=(0,))
+def _advance_chunk(state, hyper: Hyper, model_cfg, train_cfg, n_steps):
+    return jax.vmap(lambda s, h: advance(s, h, model_cfg, train_cfg, n_steps))(state, hyper)
+
+
+def train_chunk(sweep: Sweep, hyper: Hyper, *, steps_per_call: int | None = None,
+                on_steps=None) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Train the models of one chunk (leaves with a leading chunk axis).
+
+    Args:
+      sweep: the sweep the chunk belongs to (static configs and root seed).
+      hyper: the chunk's hyperparameters, each leaf with a leading (chunk,) axis.
+      steps_per_call: steps per compiled call; default `segment_steps(sweep.train)`.
+      on_steps: called with the number of steps taken after each compiled call.
+
+    Returns:
+      (params as numpy arrays with a leading chunk axis, history (chunk, windows)).
+    """
+    steps_per_call = steps_per_call or segment_steps(sweep.train)
+    _require(sweep.train.steps % steps_per_call == 0 and steps_per_call % sweep.train.log_every
+             == 0, "steps_per_call", steps_per_call,
+             f"a multiple of log_every={sweep.train.log_every} dividing steps={sweep.train.steps}")
+    state = _init_chunk(hyper, np.uint32(sweep.root_seed), sweep.model, sweep.train)
+    histories = []
+    for _ in range(sweep.train.steps // steps_per_call):
+        state, history = _advance_chunk(state, hyper, sweep.model, sweep.train, steps_per_call)
+        histories.append(np.asarray(history))
+        if on_steps is not None:
+            on_steps(steps_per_call)
+    params = {k: np.asarray(v) for k, v in dataclasses.asdict(state.params).items()}
+    return params, np.concatenate(histories, axis=1)
+
+
+def run_sweep(sweep: Sweep, *, out: str | Path | None = None, chunk_size: int | None = None,
+              steps_per_call: int | None = None, progress: bool = True,
+              overwrite: bool = False, meta: dict | None = None):
+    """Train every point of the grid and return a `Result`.
+
+    Args:
+      sweep: the grid.
+      out: optional result directory. Each finished chunk is written there atomically; a rerun
+        with the same config resumes after the last finished chunk, a finished directory is
+        loaded without retraining, and a directory holding another config is refused.
+      chunk_size: models per compiled call; default from `default_chunk_size`.
+      steps_per_call: steps per compiled call within a chunk (progress granularity).
+      progress: show a tqdm bar counting model-steps.
+      overwrite: discard whatever `out` holds instead of resuming or refusing.
+      meta: extra JSON-able entries for config.json (e.g. experiment name, fidelity).
+    """
+    from toysuper.results import ChunkStore, Result
+
+    chunk_size = chunk_size or default_chunk_size(sweep)
+    _require(isinstance(chunk_size, int) and chunk_size >= 1, "chunk_size", chunk_size,
+             "an integer >= 1")
+    store = ChunkStore.open(out, sweep, meta, overwrite) if out is not None else None
+    if store is not None and store.finished():
+        return Result.load(out)
+    grid = sweep.grid_hyper()
+    n_chunks = math.ceil(sweep.size / chunk_size)
+    bar = tqdm(total=sweep.size * sweep.train.steps, unit="model-step", unit_scale=True,
+               disable=not progress, desc=f"{sweep.size} models x {sweep.train.steps} steps")
+    chunks = []
+    for c in range(n_chunks):
+        start, stop = c * chunk_size, min((c + 1) * chunk_size, sweep.size)
+        saved = store.load_chunk(start, stop) if store is not None else None
+        if saved is None:
+            pad = np.minimum(np.arange(start, start + chunk_size), sweep.size - 1)
+            hyper = jax.tree.map(lambda leaf, pad=pad: leaf[pad], grid)
+            params, history = train_chunk(
+                sweep, hyper, steps_per_call=steps_per_call,
+                on_steps=lambda steps, n=stop - start: bar.update(n * steps))
+            saved = {**params, "history": history}
+            saved = {k: v[: stop - start] for k, v in saved.items()}
+            if store is not None:
+                store.save_chunk(start, stop, saved)
+        else:
+            bar.update((stop - start) * sweep.train.steps)
+        chunks.append(saved)
+    bar.close()
+    arrays = {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
+    result = Result.from_arrays(sweep, arrays)
+    if store is not None:
+        result.save(out, meta)
+        store.clear_chunks()
+    return result

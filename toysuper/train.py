@@ -1,0 +1,121 @@
+"""One training run as a pure function: data sampled inside `lax.scan`, AdamW, loss history.
+
+    params, history = train(key, hyper, model_cfg, train_cfg)
+
+A run is `init_state` followed by `advance` over all steps. `advance` may also be called on
+consecutive segments of steps (the sweep does so to report progress and checkpoint); because the
+data key of step t is `fold_in(data_key, t)`, a segmented run equals an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+from jaxtyping import Array, Float
+
+from toysuper.config import Hyper, ModelConfig, TrainConfig
+from toysuper.data import sample_sparse_uniform
+from toysuper.models import MODEL_KINDS, weighted_mse
+
+
+@struct.dataclass
+class TrainState:
+    """Everything a run carries between steps.
+
+    Attributes:
+      params: model parameters.
+      opt_state: AdamW state.
+      step: () int32, steps taken so far.
+      data_key: PRNG key; step t's batch is drawn from fold_in(data_key, t).
+    """
+
+    params: Any
+    opt_state: Any
+    step: jax.Array
+    data_key: jax.Array
+
+
+def point_key(root_seed, seed) -> jax.Array:
+    """The key of a model: fold_in(key(root_seed), seed). It depends on nothing else."""
+    return jax.random.fold_in(jax.random.key(root_seed), seed)
+
+
+def learning_rate_schedule(lr, cfg: TrainConfig) -> optax.Schedule:
+    """The schedule named by `cfg.schedule`, peaking at the traced `lr`."""
+    if cfg.schedule == "constant":
+        return optax.constant_schedule(lr)
+    if cfg.schedule == "linear":
+        return optax.linear_schedule(lr, 0.0, cfg.steps)
+    return optax.warmup_cosine_decay_schedule(0.0, lr, cfg.warmup_steps, cfg.steps, 0.0)
+
+
+def optimizer(hyper: Hyper, cfg: TrainConfig) -> optax.GradientTransformation:
+    """AdamW with every value explicit (PyTorch semantics: decay scaled by the scheduled lr)."""
+    return optax.adamw(learning_rate_schedule(hyper.lr, cfg), b1=cfg.b1, b2=cfg.b2, eps=cfg.eps,
+                       weight_decay=hyper.weight_decay)
+
+
+def init_state(key: jax.Array, hyper: Hyper, model_cfg: ModelConfig,
+               train_cfg: TrainConfig) -> TrainState:
+    """Initial parameters (from one half of `key`) and optimiser state; data from the other half."""
+    init_key, data_key = jax.random.split(key)
+    params = MODEL_KINDS[model_cfg.kind].init(init_key, model_cfg)
+    return TrainState(params=params, opt_state=optimizer(hyper, train_cfg).init(params),
+                      step=jnp.zeros((), jnp.int32), data_key=data_key)
+
+
+def advance(state: TrainState, hyper: Hyper, model_cfg: ModelConfig, train_cfg: TrainConfig,
+            n_steps: int) -> tuple[TrainState, Float[Array, " window"]]:
+    """Take `n_steps` AdamW steps (a multiple of `train_cfg.log_every`).
+
+    A nested scan: the outer scan runs windows of `log_every` steps, the inner one the steps.
+
+    Returns:
+      The new state and the mean training loss of each window, shape (n_steps // log_every,).
+    """
+    opt = optimizer(hyper, train_cfg)
+    loss_and_grad = jax.value_and_grad(weighted_mse)
+
+    def step(carry, _):
+        params, opt_state, t = carry
+        x = sample_sparse_uniform(jax.random.fold_in(state.data_key, t),
+                                  hyper.feature_probability, train_cfg.batch_size)
+        loss, grads = loss_and_grad(params, x, hyper.importance, model_cfg.kind)
+        updates, opt_state = opt.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state, t + 1), loss
+
+    def window(carry, _):
+        carry, losses = jax.lax.scan(step, carry, None, length=train_cfg.log_every)
+        return carry, jnp.mean(losses)
+
+    carry = (state.params, state.opt_state, state.step)
+    (params, opt_state, t), history = jax.lax.scan(window, carry, None,
+                                                   length=n_steps // train_cfg.log_every)
+    return state.replace(params=params, opt_state=opt_state, step=t), history
+
+
+def train(key: jax.Array, hyper: Hyper, model_cfg: ModelConfig,
+          train_cfg: TrainConfig) -> tuple[Any, Float[Array, " window"]]:
+    """Train one model for `train_cfg.steps` steps.
+
+    Args:
+      key: the model's PRNG key (a sweep uses `point_key(root_seed, hyper.seed)`).
+      hyper: traced hyperparameters of this model.
+      model_cfg, train_cfg: static configuration.
+
+    Returns:
+      (params, history): final parameters and the mean loss per `log_every` window,
+      shape (steps // log_every,).
+
+    Example:
+      >>> cfg, tc = ModelConfig(5, 2), TrainConfig(steps=1000)
+      >>> hyper = Hyper.create(5, feature_probability=0.1, importance=0.9 ** jnp.arange(5))
+      >>> params, history = jax.jit(train, static_argnums=(2, 3))(jax.random.key(0), hyper, cfg, tc)
+    """
+    state, history = advance(init_state(key, hyper, model_cfg, train_cfg), hyper, model_cfg,
+                             train_cfg, train_cfg.steps)
+    return state.params, history
