@@ -6,8 +6,8 @@ there recompiles. Every number a sweep varies lives in `Hyper`, a `flax.struct` 
 are traced, so a sweep over new values reuses the compiled program.
 
 Paper defaults (TMS released notebook) are set explicitly here, never inherited from a library:
-AdamW, lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 0.01 (PyTorch's default; optax's is 1e-4),
-constant schedule, batch 1024, 10,000 steps.
+AdamW, lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 0.01 (PyTorch's default; optax's is
+1e-4), constant schedule, batch 1024, 10,000 steps.
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ class Hyper:
     @classmethod
     def create(cls, n_features: int, *, feature_probability=1.0, importance=1.0, lr=1e-3,
                weight_decay=0.01, seed=0) -> Hyper:
-        """Validated hyperparameters with scalars broadcast to per-feature vectors (numpy leaves)."""
+        """Validated hyperparameters, scalars broadcast to per-feature vectors (numpy leaves)."""
         return cls(
             feature_probability=per_feature(feature_probability, n_features,
                                             "feature_probability"),

@@ -11,9 +11,9 @@ A new family is a new `ModelKind` entry in `MODEL_KINDS`; training and sweeps ne
 Initialisation: W is Xavier-normal per model, std = sqrt(2 / (n_features + n_hidden)), b = 0. The
 paper's notebook calls `xavier_normal_` on one (n_instances, n_features, n_hidden) tensor, which
 PyTorch reads as fan_in = n_features * n_hidden and fan_out = n_instances * n_hidden, so its std
-sqrt(2 / (n_hidden * (n_features + n_instances))) depends on how many models share the tensor. Here a
-model's init does not depend on its sweep (the `torch_reference.py` baseline uses the same per-model
-convention).
+sqrt(2 / (n_hidden * (n_features + n_instances))) depends on how many models share the tensor.
+Here a model's init does not depend on its sweep (the `torch_reference.py` baseline uses the same
+per-model convention).
 """
 
 from __future__ import annotations
@@ -55,7 +55,8 @@ def init_tied(key: jax.Array, cfg: ModelConfig) -> TiedParams:
                       b=jnp.zeros(cfg.n_features, jnp.float32))
 
 
-def apply_linear(params: TiedParams, x: Float[Array, "batch feature"]) -> Float[Array, "batch feature"]:
+def apply_linear(params: TiedParams,
+                 x: Float[Array, "batch feature"]) -> Float[Array, "batch feature"]:
     """x' = x W W^T + b."""
     return (x @ params.W) @ params.W.T + params.b
 

@@ -4,7 +4,7 @@
                   axes={"feature_probability": np.geomspace(1, 0.01, 100), "seed": range(100)},
                   fixed={"importance": decaying_importance(20, 0.9)})
     result = run_sweep(sweep, out="runs/population")     # progress bar, checkpoints per chunk
-    ds = result.to_xarray()                              # W: (feature_probability, seed, feature, hidden)
+    ds = result.to_xarray()         # W: (feature_probability, seed, feature, hidden)
 
 The grid (the Cartesian product of the axes) is flattened and split into chunks of equal size (the
 last one padded), so a sweep compiles once per static config and chunk size. Within a chunk, steps
@@ -114,7 +114,8 @@ class Sweep:
         _require(len(set(fields)) == len(fields), "axes", fields,
                  "at most one axis per Hyper field")
         for field in self.fixed:
-            _require(field in HYPER_FIELDS, "fixed", field, f"fields among {', '.join(HYPER_FIELDS)}")
+            _require(field in HYPER_FIELDS, "fixed", field,
+                     f"fields among {', '.join(HYPER_FIELDS)}")
             _require(field not in fields, "fixed", field, "fields that no axis sweeps")
         n = self.model.n_features
         for a in axes:

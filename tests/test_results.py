@@ -1,0 +1,67 @@
+"""Result: xarray layout, save/load round trip, best-of-k selection."""
+
+import numpy as np
+import pytest
+
+import toysuper as ts
+from toysuper.results import Result
+
+
+def fake_result(sweep, loss, diverged_at=()):
+    n, m, size = sweep.model.n_features, sweep.model.n_hidden, sweep.size
+    rng = np.random.default_rng(0)
+    history = np.repeat(np.asarray(loss, np.float32).reshape(size, 1), 4, axis=1)
+    W = rng.normal(size=(size, n, m)).astype(np.float32)
+    for i in diverged_at:
+        history[i, -1] = np.nan
+    return Result.from_arrays(sweep, {"W": W, "b": np.zeros((size, n), np.float32),
+                                      "history": history})
+
+
+def test_xarray_layout(small_sweep):
+    ds = fake_result(small_sweep, np.arange(6)).to_xarray()
+    assert ds["W"].dims == ("feature_probability", "seed", "feature", "hidden")
+    assert ds["b"].dims == ("feature_probability", "seed", "feature")
+    assert ds["loss"].dims == ("feature_probability", "seed")
+    np.testing.assert_array_equal(ds["seed"], [0, 1, 2])
+    np.testing.assert_allclose(ds["feature_probability"], [1.0, 0.1])
+    np.testing.assert_allclose(ds["importance"], 0.9 ** np.arange(5), rtol=1e-6)
+    assert ds.attrs["config_hash"] == small_sweep.config_hash()
+
+
+def test_best_over_seed_picks_lowest_loss_and_skips_diverged(small_sweep):
+    # losses per (density, seed): row 0 best at seed 2; row 1 best is seed 0 but it diverged
+    result = fake_result(small_sweep, [3, 2, 1, 0.5, 4, 5], diverged_at=[3])
+    best = result.best_over("seed").dataset
+    np.testing.assert_array_equal(best["seed"], [2, 1])
+    np.testing.assert_allclose(best["loss"], [1, 4])
+    np.testing.assert_array_equal(best["W"].values[0], result.dataset["W"].values[0, 2])
+    assert best["diverged"].values.tolist() == [False, False]
+    assert result.dataset["diverged"].values.sum() == 1
+    with pytest.raises(ValueError, match="feature_probability"):
+        result.best_over("nonexistent")
+
+
+def test_save_load_round_trip(small_sweep, tmp_path):
+    result = fake_result(small_sweep, np.arange(6))
+    result.save(tmp_path)
+    loaded = ts.load(tmp_path)
+    assert loaded.to_xarray().identical(result.to_xarray())
+    assert loaded.config_hash == small_sweep.config_hash()
+    best = result.best_over("seed")
+    best.save(tmp_path / "best")
+    again = ts.load(tmp_path / "best")
+    assert again.reduced_over == ("seed",)
+    assert again.to_xarray().identical(best.to_xarray())
+
+
+def test_vector_valued_axis(small_sweep):
+    ratios = np.array([0.5, 2.0])
+    importance = np.stack([np.r_[np.ones(4), r] for r in ratios])
+    sweep = ts.Sweep(small_sweep.model, small_sweep.train,
+                     axes=(ts.Axis("relative_importance", importance, "importance", ratios),
+                           ts.Axis("seed", range(2))))
+    ds = fake_result(sweep, np.arange(4)).to_xarray()
+    assert ds["W"].dims == ("relative_importance", "seed", "feature", "hidden")
+    np.testing.assert_allclose(ds["importance"].sel(relative_importance=2.0)[-1], 2.0)
+    np.testing.assert_allclose(sweep.grid_hyper().importance[2, -1], 2.0)
