@@ -1,0 +1,48 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # TMS section 1: five features in two dimensions
+#
+# Elhage et al. (2022), figure 1: as features get sparser, a ReLU-output model with m=2 hidden
+# dimensions goes from keeping the two most important features, to two antipodal pairs, to all
+# five features in a pentagon. This runs the `intro` experiment at quick fidelity (reusing
+# `../results/intro` if it is there, as `toysuper reproduce` leaves it) and shows its figure and the
+# paper's claims next to what was measured.
+
+# %%
+import json
+from pathlib import Path
+
+from IPython.display import Image, Markdown
+
+import toysuper as ts
+from toysuper.experiments.runner import run_experiment
+
+OUT = Path("../results/intro")
+report = run_experiment("intro", "quick", out=OUT)
+
+# %%
+Image(OUT / "intro.png")
+
+# %%
+rows = [f"| {c['statement']} | {c['paper']} | `{json.dumps(c['measured'])}` | "
+        f"{'PASS' if c['passed'] else 'FAIL'} |" for c in report["claims"]]
+Markdown("| claim | paper | measured | |\n|---|---|---|---|\n" + "\n".join(rows))
+
+# %% [markdown]
+# The trained weights are an `xarray.Dataset`; per density, the best of the seeds:
+
+# %%
+best = ts.load(OUT).best_over("seed").to_xarray()
+best[["loss", "seed"]].to_dataframe().round(4)
