@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -46,7 +48,8 @@ ds
 
 # %%
 best = result.best_over("seed").to_xarray()
-best["D"] = (("feature_probability", "feature"), np.asarray(feature_dimensionality(best["W"].values)))
+D = np.asarray(feature_dimensionality(best["W"].values))
+best["D"] = (("feature_probability", "feature"), D)
 best[["loss", "seed", "D"]].to_dataframe().unstack("feature").round(3)
 
 # %%

@@ -49,7 +49,11 @@ def tiny_intro(monkeypatch):
 
 
 def test_run_writes_the_contract_files(tiny_intro, tmp_path, capsys):
-    assert main(["run", "intro", "--out", str(tmp_path), "--seed", "3", "--no-progress"]) == 0
+    assert main(["run", "intro", "--out", str(tmp_path), "--seed", "3", "--no-progress",
+                 "--gallery", str(tmp_path / "gallery")]) == 0
+    sidecar = json.loads((tmp_path / "gallery" / "intro_quick.json").read_text())
+    assert sidecar["figure"] == "intro_quick.png" and sidecar["fidelity"] == "quick"
+    assert (tmp_path / "gallery" / "intro_quick.png").stat().st_size > 0
     for name in ("config.json", "result.npz", "metrics.json", "intro.png", "intro.json"):
         assert (tmp_path / name).stat().st_size > 0, name
     config = json.loads((tmp_path / "config.json").read_text())

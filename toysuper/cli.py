@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     for p in (run, rep):
         p.add_argument("--fidelity", choices=FIDELITIES, default="quick",
                        help="quick (CPU minutes) or paper (the published setup)")
+        p.add_argument("--gallery", default=None,
+                       help="also copy each figure here as NAME_FIDELITY.png with its sidecar")
         p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     run.add_argument("--seed", type=int, default=0, help="root seed of every model's key")
     return parser
@@ -53,10 +55,12 @@ def main(argv: list[str] | None = None) -> int:
             if args.seed < 0:
                 parser.error(f"argument --seed: invalid value {args.seed}: an integer >= 0")
             report = run_experiment(args.name, args.fidelity, args.seed, args.out,
-                                    overwrite=args.overwrite, progress=not args.no_progress)
+                                    overwrite=args.overwrite, progress=not args.no_progress,
+                                    gallery=args.gallery)
             print_claims(report)
         else:
-            path = reproduce(args.fidelity, args.out, args.only, progress=not args.no_progress)
+            path = reproduce(args.fidelity, args.out, args.only, progress=not args.no_progress,
+                             gallery=args.gallery)
             print(f"report: {path}")
     except ValueError as err:
         parser.exit(2, f"toysuper: error: {err}\n")

@@ -14,6 +14,7 @@ import datetime
 import json
 import os
 import platform
+import shutil
 import time
 from pathlib import Path
 
@@ -46,8 +47,12 @@ def write_json(path: Path, obj) -> None:
 
 def run_experiment(name: str, fidelity: str = "quick", seed: int = 0,
                    out: str | Path | None = None, *, overwrite: bool = False,
-                   progress: bool = True) -> dict:
-    """Train (or reuse), analyse and plot one experiment; return the metrics.json content."""
+                   progress: bool = True, gallery: str | Path | None = None) -> dict:
+    """Train (or reuse), analyse and plot one experiment; return the metrics.json content.
+
+    With `gallery`, each figure is also copied there as STEM_FIDELITY.png with its sidecar JSON
+    (how `figures/` in the repository is made).
+    """
     experiment = get_experiment(name)
     if fidelity not in FIDELITIES:
         raise ValueError(f"fidelity={fidelity!r} is unknown: choose from {', '.join(FIDELITIES)}")
@@ -71,11 +76,15 @@ def run_experiment(name: str, fidelity: str = "quick", seed: int = 0,
     figures = {}
     for stem, fig in experiment.figures(result, metrics).items():
         png = save_figure(fig, out / f"{stem}.png")
-        write_json(out / f"{stem}.json", {
-            "figure": png.name, "experiment": name, "fidelity": fidelity,
-            "config_hash": report["config_hash"], "toysuper": versions().get("toysuper"),
-            "hardware": report["hardware"], "train_seconds": report["train_seconds"],
-        })
+        sidecar = {"figure": png.name, "experiment": name, "fidelity": fidelity, "seed": seed,
+                   "config_hash": report["config_hash"], "toysuper": versions().get("toysuper"),
+                   "hardware": report["hardware"], "train_seconds": report["train_seconds"]}
+        write_json(out / f"{stem}.json", sidecar)
+        if gallery is not None:
+            Path(gallery).mkdir(parents=True, exist_ok=True)
+            copy = Path(gallery) / f"{stem}_{fidelity}.png"
+            shutil.copyfile(png, copy)
+            write_json(copy.with_suffix(".json"), sidecar | {"figure": copy.name})
         figures[stem] = png.name
     report["figures"] = figures
     report["total_seconds"] = round(time.perf_counter() - start, 2)
@@ -91,7 +100,8 @@ def _read_metrics(out: Path) -> dict:
 
 
 def reproduce(fidelity: str = "quick", out: str | Path = "results",
-              only: list[str] | None = None, progress: bool = True) -> Path:
+              only: list[str] | None = None, progress: bool = True,
+              gallery: str | Path | None = None) -> Path:
     """Run every experiment (or `only` these) into out/NAME and write out/REPORT.md."""
     names = only or list(REGISTRY)
     for name in names:
@@ -101,7 +111,8 @@ def reproduce(fidelity: str = "quick", out: str | Path = "results",
     reports = []
     for i, name in enumerate(names, 1):
         print(f"[{i}/{len(names)}] {name} ({fidelity})", flush=True)
-        reports.append(run_experiment(name, fidelity, out=out / name, progress=progress))
+        reports.append(run_experiment(name, fidelity, out=out / name, progress=progress,
+                                      gallery=gallery))
     path = out / "REPORT.md"
     atomic_write_bytes(path, render_report(reports, fidelity, time.perf_counter() - start).encode())
     return path
