@@ -2,8 +2,6 @@
 
 import dataclasses
 import json
-import subprocess
-import sys
 
 import pytest
 
@@ -13,26 +11,10 @@ from toysuper.cli import main
 from toysuper.experiments import intro, runner
 
 
-def cli(*args):
-    return subprocess.run([sys.executable, "-m", "toysuper.cli", *args], capture_output=True,
-                          text=True, timeout=120)
-
-
 def test_list_prints_one_line_per_experiment(capsys):
     assert main(["list"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert [line.split()[0] for line in lines] == list(experiments.REGISTRY)
-
-
-@pytest.mark.parametrize("args", [("run", "nonexistent"), ("run", "intro", "--fidelity", "huge"),
-                                  ("reproduce", "--only", "nope"), ("frobnicate",)])
-def test_bad_input_one_line_exit_2(args):
-    proc = cli(*args)
-    assert proc.returncode == 2
-    assert "Traceback" not in proc.stderr
-    assert len(proc.stderr.strip().splitlines()) == 1
-    if args[0] != "frobnicate":
-        assert "choose from" in proc.stderr  # the valid choices are listed
 
 
 @pytest.fixture

@@ -12,10 +12,12 @@ def fake_result(sweep, loss, diverged_at=()):
     rng = np.random.default_rng(0)
     history = np.repeat(np.asarray(loss, np.float32).reshape(size, 1), 4, axis=1)
     W = rng.normal(size=(size, n, m)).astype(np.float32)
+    diverged_step = np.full(size, -1, np.int32)
     for i in diverged_at:
         history[i, -1] = np.nan
+        diverged_step[i] = 150
     return Result.from_arrays(sweep, {"W": W, "b": np.zeros((size, n), np.float32),
-                                      "history": history})
+                                      "history": history, "diverged_step": diverged_step})
 
 
 def test_xarray_layout(small_sweep):

@@ -62,8 +62,10 @@ def main(argv: list[str] | None = None) -> int:
             path = reproduce(args.fidelity, args.out, args.only, progress=not args.no_progress,
                              gallery=args.gallery)
             print(f"report: {path}")
-    except ValueError as err:
+    except ValueError as err:  # bad input: named field, value and what is allowed
         parser.exit(2, f"toysuper: error: {err}\n")
+    except OSError as err:  # unwritable output, full disk: finished chunks are kept
+        parser.exit(1, f"toysuper: error: {err}\n")
     return 0
 
 
@@ -72,7 +74,7 @@ def print_claims(report: dict) -> None:
         print(f"  [{'PASS' if c['passed'] else 'FAIL'}] {c['name']}: {c['measured']}")
     n_pass = sum(c["passed"] for c in report["claims"])
     print(f"{report['experiment']}: {n_pass}/{len(report['claims'])} claims passed, "
-          f"{report['metrics'].get('n_diverged', 0)} diverged models; figures: "
+          f"{report['n_diverged']} of {report['n_models']} models diverged; figures: "
           f"{', '.join(report['figures'].values())}")
 
 

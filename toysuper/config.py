@@ -122,9 +122,9 @@ class Hyper:
             feature_probability=per_feature(feature_probability, n_features,
                                             "feature_probability"),
             importance=per_feature(importance, n_features, "importance"),
-            lr=np.float32(lr),
-            weight_decay=np.float32(weight_decay),
-            seed=np.int32(seed),
+            lr=as_array(lr, "lr", np.float32),
+            weight_decay=as_array(weight_decay, "weight_decay", np.float32),
+            seed=as_array(seed, "seed", np.int32),
         ).validated()
 
     def validated(self) -> Hyper:
@@ -150,9 +150,22 @@ HYPER_FIELDS = tuple(f.name for f in dataclasses.fields(Hyper))
 PER_FEATURE_FIELDS = ("feature_probability", "importance")
 
 
+def as_array(value, field: str, dtype) -> np.ndarray:
+    """`value` as a numpy array of `dtype`; ValueError naming `field` if it is not numeric, or,
+    for an integer dtype, not whole."""
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{field}={value!r} is invalid: numbers are required") from None
+    if np.issubdtype(dtype, np.integer):
+        _require(bool(np.all(np.isfinite(arr) & (arr == np.round(arr)))), field, _show(arr),
+                 "whole numbers")
+    return arr.astype(dtype)
+
+
 def per_feature(value, n_features: int, field: str) -> np.ndarray:
     """Broadcast a scalar or (n_features,) value to a float32 (n_features,) vector."""
-    arr = np.asarray(value, dtype=np.float32)
+    arr = as_array(value, field, np.float32)
     _require(arr.ndim == 0 or arr.shape == (n_features,), field, _show(arr),
              f"a scalar or a vector of length n_features={n_features}")
     return np.broadcast_to(arr, (n_features,)).copy()
@@ -174,7 +187,15 @@ def power_space(base: float, num: int) -> np.ndarray:
     return (base ** -np.linspace(0, 1, num)).astype(np.float32)
 
 
+class _Shown(str):
+    """Text that prints without quotes in an error message."""
+
+    __repr__ = str.__str__
+
+
 def _show(arr: np.ndarray):
     """A short printable form of a possibly large array for error messages."""
     arr = np.asarray(arr)
-    return arr.item() if arr.size == 1 else np.array2string(arr, threshold=8, precision=4)
+    if arr.size == 1:
+        return arr.item()
+    return _Shown(np.array2string(arr, threshold=8, precision=4, separator=", "))

@@ -3,7 +3,8 @@
 A result directory holds
     config.json   the sweep (full config), its config hash, package versions, caller metadata
     result.npz    every variable and coordinate of the Dataset, with their dims
-    chunks/       finished chunks of an unfinished sweep (removed once result.npz is written)
+    chunks/       checkpoints of an unfinished sweep (see `toysuper.checkpoint`; removed once
+                  result.npz is written)
 
 `Result.to_xarray()` has, for a sweep with axes (a1, a2, ...):
     W        (a1, a2, ..., feature, hidden)   feature directions, W[..., i, :] = W_i
@@ -11,6 +12,7 @@ A result directory holds
     loss     (a1, a2, ...)                    mean training loss over the last log window
     loss_history (a1, a2, ..., step)          mean training loss per log window
     diverged (a1, a2, ...)                    True where the loss or a parameter is NaN/inf
+    diverged_step (a1, a2, ...)               first step whose loss was NaN/inf, -1 if none
 plus the hyperparameters that are not axis coordinates (e.g. `importance` (feature)).
 """
 
@@ -18,53 +20,29 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import io
 import json
-import os
 import platform
 import shutil
-import tempfile
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
+from toysuper.checkpoint import CHUNK_DIR, ChunkStore, atomic_write_bytes, log, npz_bytes
 from toysuper.config import PER_FEATURE_FIELDS
 from toysuper.sweep import Sweep
 
-CONFIG_FILE, RESULT_FILE, CHUNK_DIR = "config.json", "result.npz", "chunks"
+CONFIG_FILE, RESULT_FILE = "config.json", "result.npz"
 
 
 def versions() -> dict[str, str]:
-    """Versions of Python and the packages a result depends on."""
-    out = {"python": platform.python_version()}
+    """Versions of Python, the platform and the packages a result depends on."""
+    out = {"python": platform.python_version(), "platform": platform.platform()}
     for name in ("toysuper", "jax", "jaxlib", "flax", "optax", "numpy", "xarray"):
         with contextlib.suppress(metadata.PackageNotFoundError):
             out[name] = metadata.version(name)
     return out
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same directory, fsync, then rename over `path`."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    return buf.getvalue()
 
 
 def write_config(directory: Path, sweep: Sweep, meta: dict | None = None,
@@ -94,14 +72,16 @@ class Result:
 
     @classmethod
     def from_arrays(cls, sweep: Sweep, arrays: dict[str, np.ndarray]) -> Result:
-        """Build from flat per-point arrays W (size, n, m), b (size, n), history (size, windows)."""
+        """Build from flat per-point arrays: W (size, n, m), b (size, n), history (size, windows),
+        diverged_step (size,)."""
         dims = tuple(a.name for a in sweep.axes)
         shape = sweep.shape
         W = arrays["W"].reshape(*shape, *arrays["W"].shape[1:])
         b = arrays["b"].reshape(*shape, *arrays["b"].shape[1:])
         history = arrays["history"].reshape(*shape, arrays["history"].shape[-1])
+        diverged_step = arrays["diverged_step"].reshape(shape)
         finite = (np.isfinite(history).all(-1) & np.isfinite(W).all((-2, -1))
-                  & np.isfinite(b).all(-1))
+                  & np.isfinite(b).all(-1) & (diverged_step < 0))
         coords = {a.name: a.coords for a in sweep.axes}
         coords |= {"feature": np.arange(sweep.model.n_features),
                    "hidden": np.arange(sweep.model.n_hidden),
@@ -112,6 +92,7 @@ class Result:
             "loss": (dims, history[..., -1]),
             "loss_history": ((*dims, "step"), history),
             "diverged": (dims, ~finite),
+            "diverged_step": (dims, diverged_step),
         }
         swept = {a.field: a for a in sweep.axes}
         for field, value in dataclasses.asdict(sweep.base).items():
@@ -193,50 +174,32 @@ def _meta(directory: Path) -> dict:
     return {k: v for k, v in json.loads(path.read_text()).items() if k not in keep}
 
 
-@dataclasses.dataclass
-class ChunkStore:
-    """Per-chunk checkpoints of a sweep in `directory/chunks/`, named by their point range."""
+def open_result_dir(directory: str | Path, sweep: Sweep, meta: dict | None = None,
+                    overwrite: bool = False) -> ChunkStore:
+    """Prepare `directory` for `sweep`: create it, or check it holds the same config.
 
-    directory: Path
-
-    @classmethod
-    def open(cls, directory: str | Path, sweep: Sweep, meta: dict | None = None,
-             overwrite: bool = False) -> ChunkStore:
-        """Open a result directory for `sweep`; refuse one that belongs to another config."""
-        directory = Path(directory)
-        if overwrite and directory.exists():
-            for name in (CONFIG_FILE, RESULT_FILE, CHUNK_DIR):
-                path = directory / name
-                shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
-        if (directory / CONFIG_FILE).exists():
-            found = read_config(directory).get("config_hash")
-            if found != sweep.config_hash():
-                raise ValueError(
-                    f"out={str(directory)!r} holds a result of config {found}, but this run is "
-                    f"config {sweep.config_hash()}: choose another directory or overwrite it")
-        else:
-            directory.mkdir(parents=True, exist_ok=True)
-            write_config(directory, sweep, meta)
-        (directory / CHUNK_DIR).mkdir(exist_ok=True)
-        return cls(directory)
-
-    def finished(self) -> bool:
-        return (self.directory / RESULT_FILE).exists()
-
-    def _path(self, start: int, stop: int) -> Path:
-        return self.directory / CHUNK_DIR / f"{start:09d}-{stop:09d}.npz"
-
-    def load_chunk(self, start: int, stop: int) -> dict[str, np.ndarray] | None:
-        """The saved chunk for points [start, stop), or None if absent or unreadable."""
-        path = self._path(start, stop)
-        try:
-            with np.load(path) as f:
-                return {k: f[k] for k in f.files}
-        except (OSError, ValueError, EOFError):
-            return None
-
-    def save_chunk(self, start: int, stop: int, arrays: dict[str, np.ndarray]) -> None:
-        atomic_write_bytes(self._path(start, stop), npz_bytes(arrays))
-
-    def clear_chunks(self) -> None:
-        shutil.rmtree(self.directory / CHUNK_DIR, ignore_errors=True)
+    Raises:
+      ValueError: `directory` is a file, or holds a result of another config (naming both
+        hashes) and `overwrite` is False.
+      OSError: `directory` cannot be written (checked before any training).
+    """
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise ValueError(f"out={str(directory)!r} is a file: give a directory (new or a result)")
+    if overwrite and directory.exists():
+        for name in (CONFIG_FILE, RESULT_FILE, CHUNK_DIR):
+            path = directory / name
+            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+    store = ChunkStore(directory)
+    if (directory / CONFIG_FILE).exists():
+        found = read_config(directory).get("config_hash")
+        if found != sweep.config_hash():
+            raise ValueError(
+                f"out={str(directory)!r} holds a result of config {found}, but this run is config "
+                f"{sweep.config_hash()}: choose another directory or overwrite it (--overwrite)")
+        if not (directory / RESULT_FILE).exists() and store.finished_chunks():
+            log(f"resuming in {directory}: {store.finished_chunks()} finished chunk(s) kept")
+    else:
+        directory.mkdir(parents=True, exist_ok=True)
+        write_config(directory, sweep, meta)
+    return store

@@ -19,6 +19,7 @@ import functools
 import hashlib
 import json
 import math
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -33,9 +34,10 @@ from toysuper.config import (
     ModelConfig,
     TrainConfig,
     _require,
+    as_array,
     per_feature,
 )
-from toysuper.train import advance, init_state, point_key
+from toysuper.train import advance, init_state, point_key, state_from_leaves, state_leaves
 
 CHUNK_MEMORY_BYTES = 1 << 30  # default per-chunk working-set budget for the chunk-size estimate
 
@@ -61,8 +63,8 @@ class Axis:
         _require(field in HYPER_FIELDS, f"axis {self.name!r} field", field,
                  f"one of {', '.join(HYPER_FIELDS)}")
         dtype = np.int32 if field == "seed" else np.float32
-        values = np.asarray(list(self.values) if isinstance(self.values, range) else self.values,
-                            dtype=dtype)
+        values = as_array(list(self.values) if isinstance(self.values, range) else self.values,
+                          f"axis {self.name!r} values", dtype)
         _require(values.ndim >= 1 and len(values) >= 1, f"axis {self.name!r}", values.tolist(),
                  "a non-empty sequence of values")
         _require(values.ndim == 1 or (values.ndim == 2 and field in PER_FEATURE_FIELDS),
@@ -217,7 +219,8 @@ def _advance_chunk(state, hyper: Hyper, model_cfg, train_cfg, n_steps):
 
 
 def train_chunk(sweep: Sweep, hyper: Hyper, *, steps_per_call: int | None = None,
-                on_steps=None) -> tuple[dict[str, np.ndarray], np.ndarray]:
+                on_steps=None, resume: dict[str, np.ndarray] | None = None,
+                checkpoint=None) -> dict[str, np.ndarray]:
     """Train the models of one chunk (leaves with a leading chunk axis).
 
     Args:
@@ -225,64 +228,92 @@ def train_chunk(sweep: Sweep, hyper: Hyper, *, steps_per_call: int | None = None
       hyper: the chunk's hyperparameters, each leaf with a leading (chunk,) axis.
       steps_per_call: steps per compiled call; default `segment_steps(sweep.train)`.
       on_steps: called with the number of steps taken after each compiled call.
+      resume: a mid-chunk checkpoint written through `checkpoint`, to continue from.
+      checkpoint: called after each compiled call but the last with (step, arrays), where
+        arrays hold the TrainState leaves and the history so far.
 
     Returns:
-      (params as numpy arrays with a leading chunk axis, history (chunk, windows)).
+      W, b (leading chunk axis), history (chunk, windows) and diverged_step (chunk,) as numpy.
     """
-    steps_per_call = steps_per_call or segment_steps(sweep.train)
+    steps_per_call = segment_steps(sweep.train) if steps_per_call is None else steps_per_call
     _require(sweep.train.steps % steps_per_call == 0 and steps_per_call % sweep.train.log_every
              == 0, "steps_per_call", steps_per_call,
              f"a multiple of log_every={sweep.train.log_every} dividing steps={sweep.train.steps}")
     state = _init_chunk(hyper, np.uint32(sweep.root_seed), sweep.model, sweep.train)
     histories = []
-    for _ in range(sweep.train.steps // steps_per_call):
+    if resume is not None:
+        n_leaves = len(resume) - 1
+        state = state_from_leaves(state, [resume[f"leaf{i}"] for i in range(n_leaves)])
+        histories.append(resume["history"])
+    done = int(np.asarray(state.step).reshape(-1)[0])
+    if on_steps is not None and done:
+        on_steps(done)
+    for _ in range((sweep.train.steps - done) // steps_per_call):
         state, history = _advance_chunk(state, hyper, sweep.model, sweep.train, steps_per_call)
         histories.append(np.asarray(history))
+        done += steps_per_call
         if on_steps is not None:
             on_steps(steps_per_call)
-    params = {k: np.asarray(v) for k, v in dataclasses.asdict(state.params).items()}
-    return params, np.concatenate(histories, axis=1)
+        if checkpoint is not None and done < sweep.train.steps:
+            leaves = {f"leaf{i}": leaf for i, leaf in enumerate(state_leaves(state))}
+            checkpoint(done, leaves | {"history": np.concatenate(histories, axis=1)})
+    return {**{k: np.asarray(v) for k, v in dataclasses.asdict(state.params).items()},
+            "history": np.concatenate(histories, axis=1),
+            "diverged_step": np.asarray(state.diverged_step)}
 
 
 def run_sweep(sweep: Sweep, *, out: str | Path | None = None, chunk_size: int | None = None,
               steps_per_call: int | None = None, progress: bool = True,
-              overwrite: bool = False, meta: dict | None = None):
+              overwrite: bool = False, meta: dict | None = None,
+              checkpoint_every: int | None = None, checkpoint_seconds: float = 60.0):
     """Train every point of the grid and return a `Result`.
 
     Args:
       sweep: the grid.
-      out: optional result directory. Each finished chunk is written there atomically; a rerun
-        with the same config resumes after the last finished chunk, a finished directory is
-        loaded without retraining, and a directory holding another config is refused.
+      out: optional result directory. Each finished chunk is written there atomically (with a
+        checksummed manifest), and long chunks also save their training state between compiled
+        calls; a rerun with the same config resumes where the last one stopped and ends with
+        the same result bit for bit. A finished directory is loaded without retraining, and a
+        directory holding another config is refused.
       chunk_size: models per compiled call; default from `default_chunk_size`.
-      steps_per_call: steps per compiled call within a chunk (progress granularity).
+      steps_per_call: steps per compiled call within a chunk (progress and checkpoint grain).
       progress: show a tqdm bar counting model-steps.
       overwrite: discard whatever `out` holds instead of resuming or refusing.
       meta: extra JSON-able entries for config.json (e.g. experiment name, fidelity).
+      checkpoint_every: save the mid-chunk training state every this many steps (a multiple
+        of `steps_per_call`); by default it is saved when `checkpoint_seconds` have passed.
+      checkpoint_seconds: the time-based default interval of mid-chunk checkpoints.
     """
-    from toysuper.results import ChunkStore, Result
+    from toysuper.results import RESULT_FILE, Result, open_result_dir
 
-    chunk_size = chunk_size or default_chunk_size(sweep)
+    chunk_size = default_chunk_size(sweep) if chunk_size is None else chunk_size
     _require(isinstance(chunk_size, int) and chunk_size >= 1, "chunk_size", chunk_size,
              "an integer >= 1")
-    store = ChunkStore.open(out, sweep, meta, overwrite) if out is not None else None
-    if store is not None and store.finished():
+    steps_per_call = segment_steps(sweep.train) if steps_per_call is None else steps_per_call
+    _require(isinstance(steps_per_call, int) and steps_per_call >= 1, "steps_per_call",
+             steps_per_call, "an integer >= 1")
+    _require(checkpoint_every is None or (isinstance(checkpoint_every, int) and checkpoint_every
+             > 0 and checkpoint_every % steps_per_call == 0), "checkpoint_every",
+             checkpoint_every, f"a positive multiple of steps_per_call={steps_per_call}")
+    store = open_result_dir(out, sweep, meta, overwrite) if out is not None else None
+    if store is not None and (Path(out) / RESULT_FILE).exists():
         return Result.load(out)
     grid = sweep.grid_hyper()
-    n_chunks = math.ceil(sweep.size / chunk_size)
     bar = tqdm(total=sweep.size * sweep.train.steps, unit="model-step", unit_scale=True,
                disable=not progress, desc=f"{sweep.size} models x {sweep.train.steps} steps")
     chunks = []
-    for c in range(n_chunks):
-        start, stop = c * chunk_size, min((c + 1) * chunk_size, sweep.size)
+    for start in range(0, sweep.size, chunk_size):
+        stop = min(start + chunk_size, sweep.size)
         saved = store.load_chunk(start, stop) if store is not None else None
         if saved is None:
             pad = np.minimum(np.arange(start, start + chunk_size), sweep.size - 1)
             hyper = jax.tree.map(lambda leaf, pad=pad: leaf[pad], grid)
-            params, history = train_chunk(
+            saved = train_chunk(
                 sweep, hyper, steps_per_call=steps_per_call,
-                on_steps=lambda steps, n=stop - start: bar.update(n * steps))
-            saved = {**params, "history": history}
+                on_steps=lambda steps, n=stop - start: bar.update(n * steps),
+                resume=store.load_partial(start, stop) if store is not None else None,
+                checkpoint=_checkpointer(store, start, stop, checkpoint_every,
+                                         checkpoint_seconds) if store is not None else None)
             saved = {k: v[: stop - start] for k, v in saved.items()}
             if store is not None:
                 store.save_chunk(start, stop, saved)
@@ -290,9 +321,22 @@ def run_sweep(sweep: Sweep, *, out: str | Path | None = None, chunk_size: int | 
             bar.update((stop - start) * sweep.train.steps)
         chunks.append(saved)
     bar.close()
-    arrays = {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
-    result = Result.from_arrays(sweep, arrays)
+    result = Result.from_arrays(sweep, {k: np.concatenate([c[k] for c in chunks])
+                                        for k in chunks[0]})
     if store is not None:
         result.save(out, meta)
-        store.clear_chunks()
+        store.clear()
     return result
+
+
+def _checkpointer(store, start: int, stop: int, every: int | None, seconds: float):
+    """A `train_chunk` checkpoint callback: every `every` steps, or once `seconds` have passed."""
+    last = [time.monotonic()]
+
+    def checkpoint(step: int, arrays: dict[str, np.ndarray]) -> None:
+        due = step % every == 0 if every else time.monotonic() - last[0] >= seconds
+        if due:
+            store.save_partial(start, stop, arrays)
+            last[0] = time.monotonic()
+
+    return checkpoint

@@ -15,6 +15,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from flax import struct
 from jaxtyping import Array, Float
@@ -33,12 +34,14 @@ class TrainState:
       opt_state: AdamW state.
       step: () int32, steps taken so far.
       data_key: PRNG key; step t's batch is drawn from fold_in(data_key, t).
+      diverged_step: () int32, the first step whose loss was NaN or inf; -1 while finite.
     """
 
     params: Any
     opt_state: Any
     step: jax.Array
     data_key: jax.Array
+    diverged_step: jax.Array
 
 
 def point_key(root_seed, seed) -> jax.Array:
@@ -67,7 +70,8 @@ def init_state(key: jax.Array, hyper: Hyper, model_cfg: ModelConfig,
     init_key, data_key = jax.random.split(key)
     params = MODEL_KINDS[model_cfg.kind].init(init_key, model_cfg)
     return TrainState(params=params, opt_state=optimizer(hyper, train_cfg).init(params),
-                      step=jnp.zeros((), jnp.int32), data_key=data_key)
+                      step=jnp.zeros((), jnp.int32), data_key=data_key,
+                      diverged_step=jnp.full((), -1, jnp.int32))
 
 
 def advance(state: TrainState, hyper: Hyper, model_cfg: ModelConfig, train_cfg: TrainConfig,
@@ -83,21 +87,23 @@ def advance(state: TrainState, hyper: Hyper, model_cfg: ModelConfig, train_cfg: 
     loss_and_grad = jax.value_and_grad(weighted_mse)
 
     def step(carry, _):
-        params, opt_state, t = carry
+        params, opt_state, t, diverged = carry
         x = sample_sparse_uniform(jax.random.fold_in(state.data_key, t),
                                   hyper.feature_probability, train_cfg.batch_size)
         loss, grads = loss_and_grad(params, x, hyper.importance, model_cfg.kind)
         updates, opt_state = opt.update(grads, opt_state, params)
-        return (optax.apply_updates(params, updates), opt_state, t + 1), loss
+        diverged = jnp.where((diverged < 0) & ~jnp.isfinite(loss), t, diverged)
+        return (optax.apply_updates(params, updates), opt_state, t + 1, diverged), loss
 
     def window(carry, _):
         carry, losses = jax.lax.scan(step, carry, None, length=train_cfg.log_every)
         return carry, jnp.mean(losses)
 
-    carry = (state.params, state.opt_state, state.step)
-    (params, opt_state, t), history = jax.lax.scan(window, carry, None,
-                                                   length=n_steps // train_cfg.log_every)
-    return state.replace(params=params, opt_state=opt_state, step=t), history
+    carry = (state.params, state.opt_state, state.step, state.diverged_step)
+    (params, opt_state, t, diverged), history = jax.lax.scan(
+        window, carry, None, length=n_steps // train_cfg.log_every)
+    return state.replace(params=params, opt_state=opt_state, step=t,
+                         diverged_step=diverged), history
 
 
 def train(key: jax.Array, hyper: Hyper, model_cfg: ModelConfig,
@@ -121,3 +127,16 @@ def train(key: jax.Array, hyper: Hyper, model_cfg: ModelConfig,
     state, history = advance(init_state(key, hyper, model_cfg, train_cfg), hyper, model_cfg,
                              train_cfg, train_cfg.steps)
     return state.params, history
+
+
+def state_leaves(state: TrainState) -> list[np.ndarray]:
+    """Host copies of every leaf of `state` (the PRNG key as its raw uint32 data), for saving."""
+    raw = state.replace(data_key=jax.random.key_data(state.data_key))
+    return [np.asarray(leaf) for leaf in jax.tree.leaves(raw)]
+
+
+def state_from_leaves(template: TrainState, leaves: list[np.ndarray]) -> TrainState:
+    """Inverse of `state_leaves`, shaped like `template` (e.g. a fresh `init_state`)."""
+    raw = template.replace(data_key=jax.random.key_data(template.data_key))
+    state = jax.tree.unflatten(jax.tree.structure(raw), [jnp.asarray(x) for x in leaves])
+    return state.replace(data_key=jax.random.wrap_key_data(state.data_key))

@@ -86,8 +86,7 @@ def analyse(result: Result) -> tuple[dict, list[Claim]]:
          "mean_D": rounded(dims[sparse].mean(-1))},
         all(pentagon))
 
-    metrics = {"per_density": per_density,
-               "n_diverged": int(result.dataset["diverged"].values.sum())}
+    metrics = {"per_density": per_density}
     return metrics, [claim_dense, claim_pairs, claim_pentagon]
 
 

@@ -68,6 +68,7 @@ def run_experiment(name: str, fidelity: str = "quick", seed: int = 0,
     report = {
         "experiment": name, "section": experiment.section, "fidelity": fidelity, "seed": seed,
         "config_hash": sweep.config_hash(), "n_models": sweep.size, "steps": sweep.train.steps,
+        "n_diverged": int(result.dataset["diverged"].values.sum()),
         "train_seconds": previous.get("train_seconds", round(train_seconds, 2)),
         "reused_result": reused, "hardware": hardware(), "versions": versions(),
         "choices": experiment.choices, "metrics": metrics,
@@ -133,7 +134,7 @@ def render_report(reports: list[dict], fidelity: str, seconds: float) -> str:
         lines += [f"## {r['experiment']} ({r['section']})", "",
                   f"{r['n_models']} models x {r['steps']} steps, trained in "
                   f"{r['train_seconds']:.0f} s{' (reused)' if r['reused_result'] else ''}; "
-                  f"config {r['config_hash']}.", ""]
+                  f"{r['n_diverged']} diverged; config {r['config_hash']}.", ""]
         if r["choices"]:
             lines += [f"Values chosen where the paper is silent: {r['choices']}.", ""]
         lines += [f"![{stem}]({r['experiment']}/{png})" for stem, png in r["figures"].items()]

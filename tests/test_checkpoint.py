@@ -1,0 +1,173 @@
+"""Sweeps that lose nothing: kill and resume, corrupt checkpoints, unwritable output, divergence."""
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import toysuper as ts
+from toysuper import checkpoint as checkpoint_module
+from toysuper import sweep as sweep_module
+
+SWEEP_CODE = """
+import numpy as np, toysuper as ts
+SWEEP = ts.Sweep(ts.ModelConfig(5, 2), ts.TrainConfig(steps=3000, batch_size=512, log_every=100),
+                 axes={"feature_probability": np.array([1.0, 0.3, 0.05]), "seed": range(2)},
+                 fixed={"importance": ts.decaying_importance(5, 0.9)})
+OPTIONS = dict(chunk_size=2, steps_per_call=200, checkpoint_every=200, progress=False)
+"""
+namespace: dict = {}
+exec(SWEEP_CODE, namespace)
+SWEEP, OPTIONS = namespace["SWEEP"], namespace["OPTIONS"]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted():
+    return ts.run_sweep(SWEEP, **OPTIONS).to_xarray()
+
+
+def assert_identical(ds, reference):
+    for name in ("W", "b", "loss_history", "diverged_step"):
+        np.testing.assert_array_equal(ds[name].values, reference[name].values, err_msg=name)
+
+
+def manifest(directory):
+    try:
+        return json.loads((directory / "chunks" / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def test_sigkill_then_resume_equals_uninterrupted(tmp_path, uninterrupted):
+    script = SWEEP_CODE + f"ts.run_sweep(SWEEP, out={str(tmp_path)!r}, **OPTIONS)\n"
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.monotonic() + 120
+    # kill mid-chunk, once a finished chunk and a later partial state are on disk
+    while not (any(n.endswith(".partial.npz") and not n.startswith("000000000")
+                   for n in manifest(tmp_path)) or proc.poll() is not None):
+        assert time.monotonic() < deadline, "the sweep never checkpointed"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the sweep finished before it could be killed"
+    assert not (tmp_path / "result.npz").exists()
+    resumed = ts.run_sweep(SWEEP, out=tmp_path, **OPTIONS)
+    assert_identical(resumed.to_xarray(), uninterrupted)
+    assert_identical(ts.load(tmp_path).to_xarray(), uninterrupted)
+    assert not (tmp_path / "chunks").exists()
+
+
+def test_mid_chunk_resume_continues_from_saved_step(tmp_path, uninterrupted, monkeypatch):
+    real, calls = sweep_module._advance_chunk, []
+
+    def interrupt_after_five(*args, **kwargs):
+        if len(calls) == 5:  # chunk 0 takes 15 calls of 200 steps: stop inside it
+            raise KeyboardInterrupt
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sweep_module, "_advance_chunk", interrupt_after_five)
+    with pytest.raises(KeyboardInterrupt):
+        ts.run_sweep(SWEEP, out=tmp_path, **OPTIONS)
+    assert list(manifest(tmp_path)) == ["000000000-000000002.partial.npz"]
+    monkeypatch.setattr(sweep_module, "_advance_chunk",
+                        lambda *a, **k: (calls.append(1), real(*a, **k))[1])
+    calls.clear()
+    resumed = ts.run_sweep(SWEEP, out=tmp_path, **OPTIONS)
+    assert len(calls) == 3 * 15 - 5  # only the steps not yet taken
+    assert_identical(resumed.to_xarray(), uninterrupted)
+
+
+def test_corrupt_or_truncated_chunks_are_recomputed(tmp_path, uninterrupted, monkeypatch, capsys):
+    real, calls = sweep_module.train_chunk, []
+
+    def stop_after_two(*args, **kwargs):
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sweep_module, "train_chunk", stop_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        ts.run_sweep(SWEEP, out=tmp_path, **OPTIONS)
+    first, second = sorted((tmp_path / "chunks").glob("*[0-9].npz"))
+    data = bytearray(first.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # flip one byte: still a readable zip for all we know
+    first.write_bytes(bytes(data))
+    second.write_bytes(second.read_bytes()[:100])  # truncated
+    monkeypatch.setattr(sweep_module, "train_chunk",
+                        lambda *a, **k: (calls.append(1), real(*a, **k))[1])
+    calls.clear()
+    resumed = ts.run_sweep(SWEEP, out=tmp_path, **OPTIONS)
+    assert len(calls) == 3  # both damaged chunks and the missing one
+    assert capsys.readouterr().err.count("does not match its checksum") == 2
+    assert_identical(resumed.to_xarray(), uninterrupted)
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EACCES])
+def test_write_failure_is_clear_and_leaves_nothing_half_written(tmp_path, monkeypatch, code):
+    real_replace, writes = os.replace, []
+
+    def failing_replace(src, dst):
+        if str(dst).endswith("000000002-000000004.npz"):  # the second chunk
+            raise OSError(code, os.strerror(code))
+        writes.append(dst)
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(checkpoint_module.os, "replace", failing_replace)
+    with pytest.raises(OSError, match=rf"cannot write .*000000002-000000004.npz: "
+                                      rf"{os.strerror(code)}"):
+        ts.run_sweep(SWEEP, out=tmp_path, **OPTIONS)
+    names = sorted(p.name for p in (tmp_path / "chunks").iterdir())
+    assert not [n for n in names if n.endswith(".tmp")], names
+    assert not (tmp_path / "result.npz").exists()
+    assert "000000000-000000002.npz" in manifest(tmp_path)  # the finished chunk is kept
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write to read-only directories")
+def test_read_only_output_directory(tmp_path):
+    tmp_path.chmod(0o500)
+    try:
+        with pytest.raises(OSError, match=r"cannot write|Permission denied"):
+            ts.run_sweep(SWEEP, out=tmp_path / "run", **OPTIONS)
+    finally:
+        tmp_path.chmod(0o700)
+
+
+def test_out_path_that_is_a_file(tmp_path):
+    path = tmp_path / "notadir"
+    path.write_text("x")
+    with pytest.raises(ValueError, match="is a file"):
+        ts.run_sweep(SWEEP, out=path, **OPTIONS)
+
+
+def test_diverged_points_are_flagged_and_do_not_affect_others(small_sweep):
+    # lr * weight_decay = 100 makes AdamW's decoupled decay explode
+    bad = ts.Sweep(small_sweep.model, small_sweep.train,
+                   axes={"lr": [1e-3, 1e4], "seed": range(3)}, fixed=small_sweep.fixed)
+    ds = ts.run_sweep(bad, progress=False).to_xarray()
+    assert ds["diverged"].values.tolist() == [[False] * 3, [True] * 3]
+    steps = ds["diverged_step"].values
+    assert np.all(steps[0] == -1) and np.all((steps[1] >= 0) & (steps[1] < bad.train.steps))
+    # the same sweep with a benign value in place of the bad one: the other points are unchanged
+    good = ts.Sweep(small_sweep.model, small_sweep.train, axes={"lr": [1e-3, 1e-2],
+                    "seed": range(3)}, fixed=small_sweep.fixed)
+    np.testing.assert_array_equal(ds["W"].values[0],
+                                  ts.run_sweep(good, progress=False).to_xarray()["W"].values[0])
+    best = ts.run_sweep(bad, progress=False).best_over("lr").to_xarray()
+    np.testing.assert_array_equal(best["lr"], np.float32(1e-3))
+    assert not best["diverged"].values.any()
+
+
+def test_same_sweep_twice_is_bit_identical_and_records_versions(small_sweep, tmp_path):
+    a = ts.run_sweep(small_sweep, out=tmp_path / "a", progress=False).to_xarray()
+    b = ts.run_sweep(small_sweep, out=tmp_path / "b", progress=False).to_xarray()
+    assert_identical(a, b)
+    config = json.loads((tmp_path / "a" / "config.json").read_text())
+    assert {"toysuper", "jax", "jaxlib", "optax", "platform"} <= set(config["versions"])

@@ -1,0 +1,131 @@
+"""Checkpoints of an unfinished sweep: atomic writes, a checksummed manifest, mid-chunk states.
+
+Layout inside a result directory:
+    chunks/manifest.json                 finished chunks and partial states, with sha256 and size
+    chunks/START-STOP.npz                a finished chunk: W, b, history, diverged_step
+    chunks/START-STOP.partial.npz        a chunk's TrainState and history after some segments
+
+Every file is written to a temporary name in the same directory, fsynced and renamed, and the
+manifest is rewritten the same way after each file, so a kill at any point leaves either the old
+or the new version of each file. A file whose checksum does not match the manifest (or that the
+manifest does not list) is ignored, reported, and recomputed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import io
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+CHUNK_DIR, MANIFEST = "chunks", "manifest.json"
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to a temporary file in the same directory, fsync, then rename over `path`.
+
+    Raises:
+      OSError: with the path named, if the directory is not writable or the disk is full; no
+        temporary file is left behind and `path` keeps its previous content.
+    """
+    path = Path(path)
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as err:
+        if tmp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        raise OSError(err.errno, f"cannot write {path}: {err.strerror or err}") from err
+
+
+def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def log(message: str) -> None:
+    """A one-line notice on stderr (resume, recompute), shown whether or not a bar is."""
+    print(f"toysuper: {message}", file=sys.stderr, flush=True)
+
+
+@dataclasses.dataclass
+class ChunkStore:
+    """Finished chunks and mid-chunk states of one sweep, under `directory/chunks/`."""
+
+    directory: Path
+
+    @property
+    def root(self) -> Path:
+        return self.directory / CHUNK_DIR
+
+    def _manifest(self) -> dict:
+        try:
+            return json.loads((self.root / MANIFEST).read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def _write(self, name: str, arrays: dict[str, np.ndarray]) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        data = npz_bytes(arrays)
+        atomic_write_bytes(self.root / name, data)
+        manifest = self._manifest()
+        manifest[name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+        atomic_write_bytes(self.root / MANIFEST, json.dumps(manifest, indent=1).encode())
+
+    def _read(self, name: str) -> dict[str, np.ndarray] | None:
+        path = self.root / name
+        if not path.exists():
+            return None
+        entry = self._manifest().get(name)
+        data = path.read_bytes()
+        if entry is None or hashlib.sha256(data).hexdigest() != entry["sha256"]:
+            log(f"{path} does not match its checksum in the manifest: recomputing it")
+            return None
+        with np.load(io.BytesIO(data)) as f:
+            return {k: f[k] for k in f.files}
+
+    def _drop(self, name: str) -> None:
+        (self.root / name).unlink(missing_ok=True)
+        manifest = self._manifest()
+        if manifest.pop(name, None) is not None:
+            atomic_write_bytes(self.root / MANIFEST, json.dumps(manifest, indent=1).encode())
+
+    @staticmethod
+    def _name(start: int, stop: int, partial: bool = False) -> str:
+        return f"{start:09d}-{stop:09d}{'.partial' if partial else ''}.npz"
+
+    def finished_chunks(self) -> int:
+        return sum(1 for name in self._manifest() if not name.endswith(".partial.npz"))
+
+    def load_chunk(self, start: int, stop: int) -> dict[str, np.ndarray] | None:
+        """The finished chunk of points [start, stop), or None if absent or corrupt."""
+        return self._read(self._name(start, stop))
+
+    def save_chunk(self, start: int, stop: int, arrays: dict[str, np.ndarray]) -> None:
+        self._write(self._name(start, stop), arrays)
+        self._drop(self._name(start, stop, partial=True))
+
+    def load_partial(self, start: int, stop: int) -> dict[str, np.ndarray] | None:
+        """A mid-chunk checkpoint (flattened TrainState leaves and history), if any."""
+        return self._read(self._name(start, stop, partial=True))
+
+    def save_partial(self, start: int, stop: int, arrays: dict[str, np.ndarray]) -> None:
+        self._write(self._name(start, stop, partial=True), arrays)
+
+    def clear(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
