@@ -109,8 +109,13 @@ class ChunkStore:
     def _name(start: int, stop: int, partial: bool = False) -> str:
         return f"{start:09d}-{stop:09d}{'.partial' if partial else ''}.npz"
 
-    def finished_chunks(self) -> int:
-        return sum(1 for name in self._manifest() if not name.endswith(".partial.npz"))
+    def summary(self) -> str:
+        """What is saved, in words (empty if nothing is)."""
+        names = list(self._manifest())
+        partial = sum(name.endswith(".partial.npz") for name in names)
+        parts = [f"{len(names) - partial} finished chunk(s)"] if len(names) > partial else []
+        parts += [f"{partial} chunk(s) part-trained"] if partial else []
+        return " and ".join(parts)
 
     def load_chunk(self, start: int, stop: int) -> dict[str, np.ndarray] | None:
         """The finished chunk of points [start, stop), or None if absent or corrupt."""

@@ -197,8 +197,10 @@ def open_result_dir(directory: str | Path, sweep: Sweep, meta: dict | None = Non
             raise ValueError(
                 f"out={str(directory)!r} holds a result of config {found}, but this run is config "
                 f"{sweep.config_hash()}: choose another directory or overwrite it (--overwrite)")
-        if not (directory / RESULT_FILE).exists() and store.finished_chunks():
-            log(f"resuming in {directory}: {store.finished_chunks()} finished chunk(s) kept")
+        if (directory / RESULT_FILE).exists():
+            log(f"{directory} holds the finished result of this config: loading it")
+        elif store.summary():
+            log(f"resuming in {directory} from {store.summary()}")
     else:
         directory.mkdir(parents=True, exist_ok=True)
         write_config(directory, sweep, meta)
