@@ -67,20 +67,55 @@ def apply_relu_output(params: TiedParams,
     return jax.nn.relu(apply_linear(params, x))
 
 
+def apply_linear_feature_major(params: TiedParams, xt: Float[Array, "feature batch"]
+                               ) -> Float[Array, "feature batch"]:
+    """`apply_linear` on a feature-major batch, unrolled over the small, static n and m.
+
+    h_j = sum_i x_i W_ij and x'_i = sum_j h_j W_ij + b_i, written out entry by entry: every
+    operation is an elementwise loop over the batch, which XLA's CPU backend runs several times
+    faster than its batched dot for tiny matrices (see `UNROLL_MAX_WEIGHTS`).
+    """
+    W, b = params.W, params.b
+    n, m = W.shape
+    h = [sum(xt[i] * W[i, j] for i in range(n)) for j in range(m)]
+    return jnp.stack([sum(h[j] * W[i, j] for j in range(m)) + b[i] for i in range(n)])
+
+
+def apply_relu_output_feature_major(params: TiedParams, xt: Float[Array, "feature batch"]
+                                    ) -> Float[Array, "feature batch"]:
+    """`apply_relu_output` on a feature-major batch, unrolled."""
+    return jax.nn.relu(apply_linear_feature_major(params, xt))
+
+
 @dataclasses.dataclass(frozen=True)
 class ModelKind:
-    """A model family: how to initialise it, how to run it, and one line about it."""
+    """A model family: how to initialise it, how to run it, and one line about it.
+
+    `apply_feature_major`, if given, computes the same function on a (feature, batch) input and
+    is used in training when the weights are small (n_features * n_hidden <= UNROLL_MAX_WEIGHTS).
+    """
 
     init: Callable[[jax.Array, Any], Any]
     apply: Callable[[Any, jax.Array], jax.Array]
     description: str
+    apply_feature_major: Callable[[Any, jax.Array], jax.Array] | None = None
 
+
+UNROLL_MAX_WEIGHTS = 64  # measured on CPU: 4x faster at 3x2 and 5x2, 2.7x at 10x5, even at 20x5
 
 MODEL_KINDS: dict[str, ModelKind] = {
-    "linear": ModelKind(init_tied, apply_linear, "tied linear autoencoder, x' = W^T W x + b"),
+    "linear": ModelKind(init_tied, apply_linear, "tied linear autoencoder, x' = W^T W x + b",
+                        apply_linear_feature_major),
     "relu_output": ModelKind(init_tied, apply_relu_output,
-                             "tied autoencoder with output ReLU, x' = ReLU(W^T W x + b)"),
+                             "tied autoencoder with output ReLU, x' = ReLU(W^T W x + b)",
+                             apply_relu_output_feature_major),
 }
+
+
+def uses_feature_major(cfg: ModelConfig) -> bool:
+    """Whether training `cfg` runs the unrolled feature-major path."""
+    return (MODEL_KINDS[cfg.kind].apply_feature_major is not None
+            and cfg.n_features * cfg.n_hidden <= UNROLL_MAX_WEIGHTS)
 
 
 def weighted_mse(params, x: Float[Array, "batch feature"], importance: Float[Array, " feature"],
@@ -93,3 +128,10 @@ def weighted_mse(params, x: Float[Array, "batch feature"], importance: Float[Arr
     """
     err = x - MODEL_KINDS[kind].apply(params, x)
     return jnp.mean(jnp.sum(importance * err**2, axis=-1))
+
+
+def weighted_mse_feature_major(params, xt: Float[Array, "feature batch"],
+                               importance: Float[Array, " feature"], kind: str) -> Float[Array, ""]:
+    """`weighted_mse` of a feature-major batch, through the kind's unrolled apply."""
+    err = xt - MODEL_KINDS[kind].apply_feature_major(params, xt)
+    return jnp.mean(jnp.sum(importance[:, None] * err**2, axis=0))

@@ -21,8 +21,13 @@ from flax import struct
 from jaxtyping import Array, Float
 
 from toysuper.config import Hyper, ModelConfig, TrainConfig
-from toysuper.data import sample_sparse_uniform
-from toysuper.models import MODEL_KINDS, weighted_mse
+from toysuper.data import sample_sparse_uniform_feature_major
+from toysuper.models import (
+    MODEL_KINDS,
+    uses_feature_major,
+    weighted_mse,
+    weighted_mse_feature_major,
+)
 
 
 @struct.dataclass
@@ -84,13 +89,17 @@ def advance(state: TrainState, hyper: Hyper, model_cfg: ModelConfig, train_cfg: 
       The new state and the mean training loss of each window, shape (n_steps // log_every,).
     """
     opt = optimizer(hyper, train_cfg)
-    loss_and_grad = jax.value_and_grad(weighted_mse)
+    if uses_feature_major(model_cfg):  # small models: unrolled, elementwise over the batch
+        loss_and_grad = jax.value_and_grad(weighted_mse_feature_major)
+    else:
+        loss_and_grad = jax.value_and_grad(
+            lambda params, xt, importance, kind: weighted_mse(params, xt.T, importance, kind))
 
     def step(carry, _):
         params, opt_state, t, diverged = carry
-        x = sample_sparse_uniform(jax.random.fold_in(state.data_key, t),
-                                  hyper.feature_probability, train_cfg.batch_size)
-        loss, grads = loss_and_grad(params, x, hyper.importance, model_cfg.kind)
+        xt = sample_sparse_uniform_feature_major(jax.random.fold_in(state.data_key, t),
+                                                 hyper.feature_probability, train_cfg.batch_size)
+        loss, grads = loss_and_grad(params, xt, hyper.importance, model_cfg.kind)
         updates, opt_state = opt.update(grads, opt_state, params)
         diverged = jnp.where((diverged < 0) & ~jnp.isfinite(loss), t, diverged)
         return (optax.apply_updates(params, updates), opt_state, t + 1, diverged), loss
