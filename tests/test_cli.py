@@ -3,12 +3,13 @@
 import dataclasses
 import json
 
+import numpy as np
 import pytest
 
 import toysuper as ts
 from toysuper import experiments
 from toysuper.cli import main
-from toysuper.experiments import intro, runner
+from toysuper.experiments import runner
 
 
 def test_list_prints_one_line_per_experiment(capsys):
@@ -17,42 +18,53 @@ def test_list_prints_one_line_per_experiment(capsys):
     assert [line.split()[0] for line in lines] == list(experiments.REGISTRY)
 
 
+def shrink(sweep: ts.Sweep) -> ts.Sweep:
+    """At most 5 values per axis (first, last and evenly between) and 200 steps."""
+    axes = tuple(dataclasses.replace(a, values=a.values[idx], coords=a.coords[idx]) for a in
+                 sweep.axes for idx in [np.unique(np.linspace(0, len(a) - 1, 5).round().astype(
+                     int))])
+    return ts.Sweep(sweep.model, ts.TrainConfig(steps=200, log_every=100), axes=axes,
+                    fixed=sweep.fixed, root_seed=sweep.root_seed)
+
+
 @pytest.fixture
-def tiny_intro(monkeypatch):
-    """The intro experiment with a 2-seed, 200-step sweep."""
-    def tiny_sweep(fidelity, root_seed=0):
-        s = intro.sweep(fidelity, root_seed)
-        return ts.Sweep(s.model, ts.TrainConfig(steps=200, log_every=100), axes={
-            "feature_probability": s.axes[0].values[[0, 5, 9]], "seed": range(2)},
-            fixed=s.fixed, root_seed=root_seed)
-
-    tiny = dataclasses.replace(intro.EXPERIMENT, sweep=tiny_sweep)
-    monkeypatch.setitem(experiments.REGISTRY, "intro", tiny)
+def tiny(monkeypatch):
+    """Every registered experiment with a shrunken sweep."""
+    for name, experiment in list(experiments.REGISTRY.items()):
+        tiny_experiment = dataclasses.replace(
+            experiment, sweep=lambda fidelity, seed=0, e=experiment: shrink(e.sweep(fidelity,
+                                                                                  seed)))
+        monkeypatch.setitem(experiments.REGISTRY, name, tiny_experiment)
 
 
-def test_run_writes_the_contract_files(tiny_intro, tmp_path, capsys):
-    assert main(["run", "intro", "--out", str(tmp_path), "--seed", "3", "--no-progress",
+@pytest.mark.parametrize("name", list(experiments.REGISTRY))
+def test_run_writes_the_contract_files(tiny, tmp_path, capsys, name):
+    assert main(["run", name, "--out", str(tmp_path), "--seed", "3", "--no-progress",
                  "--gallery", str(tmp_path / "gallery")]) == 0
-    sidecar = json.loads((tmp_path / "gallery" / "intro_quick.json").read_text())
-    assert sidecar["figure"] == "intro_quick.png" and sidecar["fidelity"] == "quick"
-    assert (tmp_path / "gallery" / "intro_quick.png").stat().st_size > 0
-    for name in ("config.json", "result.npz", "metrics.json", "intro.png", "intro.json"):
-        assert (tmp_path / name).stat().st_size > 0, name
-    config = json.loads((tmp_path / "config.json").read_text())
-    assert config["experiment"] == "intro" and config["sweep"]["root_seed"] == 3
     metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert {c["name"] for c in metrics["claims"]} == {
-        "dense_top2_orthogonal", "s80_two_antipodal_pairs", "s90_pentagon"}
-    assert all(isinstance(c["passed"], bool) for c in metrics["claims"])
+    for stem in metrics["figures"]:
+        for path in (tmp_path / f"{stem}.png", tmp_path / f"{stem}.json",
+                     tmp_path / "gallery" / f"{stem}_quick.png"):
+            assert path.stat().st_size > 0, path
+        sidecar = json.loads((tmp_path / "gallery" / f"{stem}_quick.json").read_text())
+        assert sidecar["figure"] == f"{stem}_quick.png" and sidecar["fidelity"] == "quick"
+    for file in ("config.json", "result.npz"):
+        assert (tmp_path / file).stat().st_size > 0
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["experiment"] == name and config["sweep"]["root_seed"] == 3
+    assert metrics["claims"] and all(isinstance(c["passed"], bool) and "measured" in c
+                                     for c in metrics["claims"])
     ds = ts.load(tmp_path).to_xarray()
-    assert ds["W"].dims == ("feature_probability", "seed", "feature", "hidden")
+    sweep = experiments.REGISTRY[name].sweep("quick", 3)
+    assert ds["W"].dims == (*(a.name for a in sweep.axes), "feature", "hidden")
     assert "claims passed" in capsys.readouterr().out
 
 
-def test_reproduce_writes_report(tiny_intro, tmp_path):
+def test_reproduce_writes_report(tiny, tmp_path):
     path = runner.reproduce("quick", tmp_path, progress=False)
     text = path.read_text()
     assert "## intro (TMS 1)" in text and "![intro](intro/intro.png)" in text
+    assert all(f"## {name} " in text for name in experiments.REGISTRY)
     assert "claims passed" in text
     # a second reproduce reuses the finished result
     assert json.loads((tmp_path / "intro" / "metrics.json").read_text())["reused_result"] is False

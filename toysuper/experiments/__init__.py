@@ -1,9 +1,11 @@
 """Registry of paper experiments: `toysuper list` and `toysuper run NAME`."""
 
-from toysuper.experiments import intro
+from toysuper.experiments import intro, phase
 from toysuper.experiments.base import FIDELITIES, Claim, Experiment
 
-REGISTRY: dict[str, Experiment] = {e.name: e for e in (intro.EXPERIMENT,)}
+REGISTRY: dict[str, Experiment] = {
+    e.name: e for e in (intro.EXPERIMENT, phase.PHASE_2IN1, phase.PHASE_3IN2)
+}
 
 
 def get_experiment(name: str) -> Experiment:
