@@ -28,6 +28,7 @@ from toysuper.experiments.runner import hardware
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "bench" / "torch_reference.py"
 CASES = [  # (name, models, n_features, n_hidden, steps)
     ("intro", 10, 5, 2, 2000),
+    ("phase", 16000, 2, 1, 100),
     ("population", 1000, 20, 5, 100),
 ]
 

@@ -107,6 +107,8 @@ def test_chunk_size_from_memory_and_segments(small_sweep):
     assert default_chunk_size(small_sweep) == 6
     assert default_chunk_size(small_sweep, memory_bytes=100_000) < 6
     assert default_chunk_size(small_sweep, memory_bytes=1) == 1
+    per_model = sweep_module.estimate_bytes_per_model(small_sweep.model, small_sweep.train)
+    assert default_chunk_size(small_sweep, memory_bytes=4 * per_model) == 3  # 2 x 3, not 4 + 2
     for steps, log in [(10_000, 100), (300, 50), (700, 100), (1, 1)]:
         seg = segment_steps(ts.TrainConfig(steps=steps, log_every=log))
         assert steps % seg == 0 and seg % log == 0

@@ -16,10 +16,11 @@ majority of the kept models. Quick fidelity: 2in1 21 x 21 grid, 4 seeds, 4,000 s
 13 x 13 grid, 4 seeds, 5,000 steps (with 2,000 steps most 3in2 models at r > 1 stay in a local
 minimum, the extra feature antipodal to another, 5x above the optimum); the rest as published.
 The theoretical diagram optimises each candidate's norms and biases on the exact population loss
-(see `toysuper.analysis.phase`); a triangle candidate is added to the paper's four for n=3, m=2. Agreement is measured at grid points whose 8 neighbours
-share their theoretical phase. The cut is along r = 10^-0.5: along r = 1 the optimised antipodal
-pair and the dropped solution become degenerate as p -> 1 (both reach loss 1/12 at p = 1), so
-the crossing there is ill-conditioned; it is still reported.
+(see `toysuper.analysis.phase`); a triangle candidate is added to the paper's four for n=3, m=2.
+Agreement is measured at grid points whose 8 neighbours share their theoretical phase. The cut is
+along r = 10^-0.5: along r = 1 the optimised antipodal pair and the dropped solution become
+degenerate as p -> 1 (both reach loss 1/12 at p = 1), so the crossing there is ill-conditioned;
+it is still reported.
 """
 
 from __future__ import annotations
