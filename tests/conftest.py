@@ -18,3 +18,19 @@ def small_sweep():
         axes={"feature_probability": np.array([1.0, 0.1]), "seed": range(3)},
         fixed={"importance": ts.decaying_importance(5, 0.9)},
     )
+
+
+@pytest.fixture
+def interrupting():
+    """Factory of stand-ins for a function: `interrupting(real, calls, after=n)` records each call
+    in `calls` and raises KeyboardInterrupt on the call after the n-th (never if n is None)."""
+    def make(real, calls: list, after: int | None = None):
+        def wrapper(*args, **kwargs):
+            if after is not None and len(calls) == after:
+                raise KeyboardInterrupt
+            calls.append(1)
+            return real(*args, **kwargs)
+
+        return wrapper
+
+    return make

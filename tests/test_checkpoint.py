@@ -63,37 +63,25 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path, uninterrupted):
     assert not (tmp_path / "chunks").exists()
 
 
-def test_mid_chunk_resume_continues_from_saved_step(tmp_path, uninterrupted, monkeypatch):
+def test_mid_chunk_resume_continues_from_saved_step(tmp_path, uninterrupted, monkeypatch,
+                                                     interrupting):
     real, calls = sweep_module._advance_chunk, []
-
-    def interrupt_after_five(*args, **kwargs):
-        if len(calls) == 5:  # chunk 0 takes 15 calls of 200 steps: stop inside it
-            raise KeyboardInterrupt
-        calls.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(sweep_module, "_advance_chunk", interrupt_after_five)
+    # chunk 0 takes 15 calls of 200 steps: stop inside it, after 5
+    monkeypatch.setattr(sweep_module, "_advance_chunk", interrupting(real, calls, after=5))
     with pytest.raises(KeyboardInterrupt):
         ts.run_sweep(SWEEP, out=tmp_path, **OPTIONS)
     assert list(manifest(tmp_path)) == ["000000000-000000002.partial.npz"]
-    monkeypatch.setattr(sweep_module, "_advance_chunk",
-                        lambda *a, **k: (calls.append(1), real(*a, **k))[1])
     calls.clear()
+    monkeypatch.setattr(sweep_module, "_advance_chunk", interrupting(real, calls))
     resumed = ts.run_sweep(SWEEP, out=tmp_path, **OPTIONS)
     assert len(calls) == 3 * 15 - 5  # only the steps not yet taken
     assert_identical(resumed.to_xarray(), uninterrupted)
 
 
-def test_corrupt_or_truncated_chunks_are_recomputed(tmp_path, uninterrupted, monkeypatch, capsys):
+def test_corrupt_or_truncated_chunks_are_recomputed(tmp_path, uninterrupted, monkeypatch, capsys,
+                                                     interrupting):
     real, calls = sweep_module.train_chunk, []
-
-    def stop_after_two(*args, **kwargs):
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        calls.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(sweep_module, "train_chunk", stop_after_two)
+    monkeypatch.setattr(sweep_module, "train_chunk", interrupting(real, calls, after=2))
     with pytest.raises(KeyboardInterrupt):
         ts.run_sweep(SWEEP, out=tmp_path, **OPTIONS)
     first, second = sorted((tmp_path / "chunks").glob("*[0-9].npz"))
@@ -101,9 +89,8 @@ def test_corrupt_or_truncated_chunks_are_recomputed(tmp_path, uninterrupted, mon
     data[len(data) // 2] ^= 0xFF  # flip one byte: still a readable zip for all we know
     first.write_bytes(bytes(data))
     second.write_bytes(second.read_bytes()[:100])  # truncated
-    monkeypatch.setattr(sweep_module, "train_chunk",
-                        lambda *a, **k: (calls.append(1), real(*a, **k))[1])
     calls.clear()
+    monkeypatch.setattr(sweep_module, "train_chunk", interrupting(real, calls))
     resumed = ts.run_sweep(SWEEP, out=tmp_path, **OPTIONS)
     assert len(calls) == 3  # both damaged chunks and the missing one
     assert capsys.readouterr().err.count("does not match its checksum") == 2

@@ -67,23 +67,16 @@ def test_lr_and_weight_decay_are_sweepable(small_sweep):
     assert norms[1, 1] < norms[1, 0]  # heavy decay shrinks the weights
 
 
-def test_resume_after_interruption_equals_uninterrupted(small_sweep, tmp_path, monkeypatch):
+def test_resume_after_interruption_equals_uninterrupted(small_sweep, tmp_path, monkeypatch,
+                                                        interrupting):
     whole = ts.run_sweep(small_sweep, progress=False, chunk_size=2)
     real, calls = sweep_module.train_chunk, []
-
-    def failing_after_two(*args, **kwargs):
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        calls.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(sweep_module, "train_chunk", failing_after_two)
+    monkeypatch.setattr(sweep_module, "train_chunk", interrupting(real, calls, after=2))
     with pytest.raises(KeyboardInterrupt):
         ts.run_sweep(small_sweep, out=tmp_path, progress=False, chunk_size=2)
     assert len(list((tmp_path / "chunks").glob("*.npz"))) == 2
     calls.clear()
-    monkeypatch.setattr(sweep_module, "train_chunk", lambda *a, **k: (calls.append(1), real(
-        *a, **k))[1])
+    monkeypatch.setattr(sweep_module, "train_chunk", interrupting(real, calls))
     resumed = ts.run_sweep(small_sweep, out=tmp_path, progress=False, chunk_size=2)
     assert len(calls) == 1  # only the missing chunk trained
     np.testing.assert_array_equal(resumed.dataset["W"], whole.dataset["W"])
