@@ -35,12 +35,17 @@ ANTIPODAL_COS = -0.9  # cos(W_extra, W_j) below this: antipodal pair
 ORTHOGONAL_COS = 0.2  # |cos| below this with every represented feature: dedicated
 
 
+def _norms_and_directions(W) -> tuple[np.ndarray, np.ndarray]:
+    """||W_i|| and W_i / ||W_i|| (0 for a zero row), in float64."""
+    W = np.asarray(W, np.float64)
+    norms = np.linalg.norm(W, axis=-1)
+    return norms, W / np.where(norms > 0, norms, 1)[..., None]
+
+
 def classify_extra(W: Float[Array, "... feature hidden"],
                    threshold: float = REPRESENTED_NORM) -> np.ndarray:
     """The phase (index into `PHASES`) of the last feature of each model; any leading axes."""
-    W = np.asarray(W, np.float64)
-    norms = np.linalg.norm(W, axis=-1)
-    unit = W / np.where(norms > 0, norms, 1)[..., None]
+    norms, unit = _norms_and_directions(W)
     cos = np.einsum("...h,...jh->...j", unit[..., -1, :], unit[..., :-1, :])
     others = norms[..., :-1] > threshold
     min_cos = np.where(others, cos, np.inf).min(-1)
@@ -243,12 +248,10 @@ def off_boundary(phase: np.ndarray) -> np.ndarray:
 def has_superposition(W: Float[Array, "... feature hidden"],
                       threshold: float = REPRESENTED_NORM) -> np.ndarray:
     """Whether any two represented features share a direction (|cos| >= ORTHOGONAL_COS)."""
-    W = np.asarray(W, np.float64)
-    norms = np.linalg.norm(W, axis=-1)
-    unit = W / np.where(norms > 0, norms, 1)[..., None]
+    norms, unit = _norms_and_directions(W)
     cos = np.abs(np.einsum("...ih,...jh->...ij", unit, unit))
     rep = norms > threshold
-    pair = rep[..., :, None] & rep[..., None, :] & ~np.eye(W.shape[-2], dtype=bool)
+    pair = rep[..., :, None] & rep[..., None, :] & ~np.eye(norms.shape[-1], dtype=bool)
     return np.any(pair & (cos >= ORTHOGONAL_COS), axis=(-2, -1))
 
 

@@ -46,8 +46,9 @@ class Experiment:
       section: where the paper shows it, e.g. "TMS 1".
       description: one line for `toysuper list`.
       sweep: (fidelity, root_seed) -> the Sweep to train.
-      analyse: Result -> (named scalar metrics, claims).
-      figures: (Result, metrics) -> {file stem: matplotlib Figure}; plots only, never trains.
+      analyse: Result -> (named scalar metrics, claims, data), where data holds whatever arrays
+        the analysis computed that the figures need (not saved).
+      figures: data -> {file stem: matplotlib Figure}; plots only, never trains or analyses.
       choices: values the paper leaves open and this experiment had to pick, in words.
     """
 
@@ -55,8 +56,8 @@ class Experiment:
     section: str
     description: str
     sweep: Callable[[str, int], Sweep]
-    analyse: Callable[[Result], tuple[dict, list[Claim]]]
-    figures: Callable[[Result, dict], dict[str, Figure]]
+    analyse: Callable[[Result], tuple[dict, list[Claim], Any]]
+    figures: Callable[[Any], dict[str, Figure]]
     choices: str = ""
 
 

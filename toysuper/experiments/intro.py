@@ -38,7 +38,7 @@ def sweep(fidelity: str, root_seed: int = 0) -> Sweep:
     )
 
 
-def analyse(result: Result) -> tuple[dict, list[Claim]]:
+def analyse(result: Result) -> tuple[dict, list[Claim], object]:
     best = result.best_over("seed").dataset
     W = best["W"].values  # (density, feature, hidden)
     p = best["feature_probability"].values
@@ -87,11 +87,12 @@ def analyse(result: Result) -> tuple[dict, list[Claim]]:
         all(pentagon))
 
     metrics = {"per_density": per_density}
-    return metrics, [claim_dense, claim_pairs, claim_pentagon]
+    return metrics, [claim_dense, claim_pairs, claim_pentagon], best
 
 
-def figures(result: Result, metrics: dict) -> dict:
-    return {"intro": plot_intro(result.best_over("seed").dataset)}
+def figures(best) -> dict:
+    """The intro figure from the best-of-seeds dataset that `analyse` returns."""
+    return {"intro": plot_intro(best)}
 
 
 EXPERIMENT = Experiment(

@@ -175,7 +175,7 @@ def agreement_by_restarts(d: dict) -> list[float]:
 
 
 def make_analyse(n: int, m: int):
-    def analyse(result: Result) -> tuple[dict, list[Claim]]:
+    def analyse(result: Result) -> tuple[dict, list[Claim], dict]:
         d = diagrams(result)
         off = d["off_boundary"]
         agree = float(np.mean(d["empirical"][off] == d["theory"][off]))
@@ -245,14 +245,14 @@ def make_analyse(n: int, m: int):
                        and abs(np.log(onset_cut["empirical"] / onset_cut["theory_fine"]))
                        <= np.log(step) + 1e-6)),
         ]
-        return metrics, claims
+        return metrics, claims, d
 
     return analyse
 
 
 def make_figures(n: int, m: int):
-    def figures(result: Result, metrics: dict) -> dict:
-        d = diagrams(result)
+    def figures(d: dict) -> dict:
+        """The phase figure from the `diagrams` that `analyse` returns."""
         return {f"phase_{n}in{m}": plot_phase_diagrams(d, cut(n, m), n, m)}
 
     return figures

@@ -63,7 +63,7 @@ def run_experiment(name: str, fidelity: str = "quick", seed: int = 0,
     result = run_sweep(sweep, out=out, overwrite=overwrite, progress=progress,
                        meta={"experiment": name, "fidelity": fidelity, "seed": seed})
     train_seconds = time.perf_counter() - start
-    metrics, claims = experiment.analyse(result)
+    metrics, claims, data = experiment.analyse(result)
     previous = _read_metrics(out) if reused else {}
     report = {
         "experiment": name, "section": experiment.section, "fidelity": fidelity, "seed": seed,
@@ -75,7 +75,7 @@ def run_experiment(name: str, fidelity: str = "quick", seed: int = 0,
         "claims": [c.to_dict() for c in claims],
     }
     figures = {}
-    for stem, fig in experiment.figures(result, metrics).items():
+    for stem, fig in experiment.figures(data).items():
         png = save_figure(fig, out / f"{stem}.png")
         sidecar = {"figure": png.name, "experiment": name, "fidelity": fidelity, "seed": seed,
                    "config_hash": report["config_hash"], "toysuper": versions().get("toysuper"),
