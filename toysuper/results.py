@@ -150,6 +150,11 @@ class Result:
         """Read a result directory written by `save` (or by `run_sweep(out=...)`)."""
         directory = Path(directory)
         if not (directory / RESULT_FILE).exists():
+            parts = sorted(p.parent.name for p in directory.glob(f"*/{RESULT_FILE}"))
+            if parts:
+                raise FileNotFoundError(
+                    f"{directory} holds an experiment of several sweeps: load one of its parts, "
+                    + ", ".join(str(directory / part) for part in parts))
             raise FileNotFoundError(f"{directory} holds no finished result ({RESULT_FILE} missing)")
         config = read_config(directory)
         with np.load(directory / RESULT_FILE) as f:

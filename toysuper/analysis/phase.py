@@ -126,9 +126,10 @@ def blocks(W0: np.ndarray) -> list[list[int]]:
 
 
 def optimise_block(W0: np.ndarray, feature_probability, importance, resolution: int = 64,
-                   steps: int = 500, lr: float = 0.02):
+                   steps: int = 500, lr: float = 0.02, b0=None):
     """Minimise the population loss of one block of features over the nonzero entries of W0
-    and the biases (Adam, cosine-decayed learning rate).
+    and the biases (Adam, cosine-decayed learning rate), starting from biases b0 (default:
+    0 for a represented feature, p/2 for a dropped one).
 
     Returns:
       (W (k, m), b (k,), Richardson-extrapolated loss ()).
@@ -139,7 +140,8 @@ def optimise_block(W0: np.ndarray, feature_probability, importance, resolution: 
     # first steps (about lr each, whatever the gradient) would otherwise push a dropped
     # feature's bias p/2 below 0, where ReLU(b) has no gradient.
     mask = jnp.asarray(W0 != 0, jnp.float32)
-    beta0 = jnp.where(mask.sum(-1) == 0, 0.5, 0.0)  # a dropped feature's best bias is p/2
+    beta0 = (jnp.where(mask.sum(-1) == 0, 0.5, 0.0) if b0 is None  # dropped: best bias p/2
+             else jnp.asarray(b0, jnp.float32) / p)
 
     def loss(params, resolution=resolution):
         W, beta = params
@@ -171,6 +173,66 @@ def single_feature_optimum(W0_row: np.ndarray, p, importance):
     return (np.zeros((*p.shape, len(W0_row))), p / 2, importance * (p / 3 - p**2 / 4))
 
 
+def optimise_candidate(W0: np.ndarray, probability: np.ndarray, importance: np.ndarray,
+                       settings: TheorySettings = TheorySettings(), batch_size: int = 64):
+    """Optimise one candidate's free norms and biases at many points.
+
+    Args:
+      W0: (n, m) the candidate; its zero entries stay zero.
+      probability, importance: (P, n) each point's densities and importances.
+
+    Returns:
+      (W (P, n, m), b (P, n), loss (P,)): the optimised weights and the population loss.
+      Independent blocks (`blocks`) are optimised separately: a feature alone takes its exact
+      optimum, a larger block is optimised numerically (`optimise_block`) once per distinct
+      (p, I) of the block.
+    """
+    points, n_features = probability.shape
+    W = np.zeros((points, n_features, W0.shape[1]))
+    b, losses = np.zeros((points, n_features)), np.zeros(points)
+    for group in blocks(W0):
+        p_g, imp_g = probability[:, group], importance[:, group]
+        if len(group) == 1:
+            Wg, bg, lg = single_feature_optimum(W0[group[0]], p_g[:, 0], imp_g[:, 0])
+            Wg, bg = Wg[:, None], bg[:, None]
+        else:
+            keys, inverse = np.unique(np.concatenate([p_g, imp_g], 1), axis=0,
+                                      return_inverse=True)
+            k = len(group)
+
+            def one(key, W0=W0[group], k=k):
+                return optimise_block(W0, key[:k], key[k:], settings.resolution[k - 1],
+                                      settings.steps, settings.lr)
+
+            Wg, bg, lg = (np.asarray(x)[inverse.ravel()] for x in jax.lax.map(
+                one, jnp.asarray(keys), batch_size=batch_size))
+        W[:, group] = Wg
+        b[:, group] = bg
+        losses += lg
+    return W, b, losses
+
+
+def optimise_each(W0: np.ndarray, b0: np.ndarray, probability: np.ndarray,
+                  importance: np.ndarray, resolution: int, steps: int = 500, lr: float = 0.02,
+                  batch_size: int = 16):
+    """`optimise_block` from a different start at each point (e.g. trained models, to polish
+    them on the population loss); zero entries of each W0 stay zero.
+
+    Args:
+      W0: (P, n, m) starting weights; b0, probability, importance: (P, n).
+
+    Returns:
+      (W (P, n, m), b (P, n), loss (P,)).
+    """
+    def one(args):
+        W0, b0, p, importance = args
+        return optimise_block(W0, p, importance, resolution, steps, lr, b0)
+
+    out = jax.lax.map(one, tuple(jnp.asarray(x, jnp.float32) for x in
+                                 (W0, b0, probability, importance)), batch_size=batch_size)
+    return tuple(np.asarray(x) for x in out)
+
+
 @functools.lru_cache(maxsize=16)
 def _theory_grid_cached(n_features, n_hidden, relative_importance, density, settings,
                         batch_size):
@@ -184,25 +246,8 @@ def _theory_grid_cached(n_features, n_hidden, relative_importance, density, sett
     W = np.zeros((*shape, n_features, n_hidden))
     b, losses = np.zeros((*shape, n_features)), np.zeros(shape)
     for c, cand in enumerate(candidates):
-        for group in blocks(cand.W):
-            p_g, imp_g = probability[:, group], importance[:, group]
-            if len(group) == 1:
-                Wg, bg, lg = single_feature_optimum(cand.W[group[0]], p_g[:, 0], imp_g[:, 0])
-                Wg, bg = Wg[:, None], bg[:, None]
-            else:  # optimise each distinct (p, I) of the block once
-                keys, inverse = np.unique(np.concatenate([p_g, imp_g], 1), axis=0,
-                                          return_inverse=True)
-                k = len(group)
-
-                def one(key, W0=cand.W[group], k=k):
-                    return optimise_block(W0, key[:k], key[k:], settings.resolution[k - 1],
-                                          settings.steps, settings.lr)
-
-                Wg, bg, lg = (np.asarray(x)[inverse.ravel()] for x in jax.lax.map(
-                    one, jnp.asarray(keys), batch_size=batch_size))
-            W[c][:, group] = Wg
-            b[c][:, group] = bg
-            losses[c] += lg
+        W[c], b[c], losses[c] = optimise_candidate(cand.W, probability, importance, settings,
+                                                   batch_size)
     grid = rr.shape
     out = {"losses": losses.reshape(-1, *grid), "W": W.reshape(-1, *grid, n_features, n_hidden),
            "b": b.reshape(-1, *grid, n_features)}

@@ -12,11 +12,12 @@ from __future__ import annotations
 import functools
 import itertools
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from toysuper.models import MODEL_KINDS
+from toysuper.models import MODEL_KINDS, TiedParams
 
 
 @functools.lru_cache(maxsize=32)
@@ -74,3 +75,27 @@ def population_loss(params, feature_probability: Float[Array, " feature"],
     err = points - MODEL_KINDS[kind].apply(params, jnp.asarray(points))
     per_point = jnp.sum(jnp.asarray(importance) * err**2, axis=-1)
     return jnp.sum(subset_weights(feature_probability, active, volume) * per_point)
+
+
+def population_losses(W: Float[Array, "... feature hidden"], b: Float[Array, "... feature"],
+                      feature_probability: Float[Array, "... feature"],
+                      importance: Float[Array, "... feature"], kind: str = "relu_output",
+                      resolution: int = 64, batch_size: int = 256) -> np.ndarray:
+    """`population_loss` of many models at once (any leading axes, broadcast), in batches.
+
+    Returns:
+      (...) expected losses, e.g. to rank the trained models of a sweep without the noise of
+      their last training batches.
+    """
+    W = np.asarray(W, np.float32)
+    shape, (n, m) = W.shape[:-2], W.shape[-2:]
+    flat = [np.broadcast_to(np.asarray(x, np.float32), (*shape, n)).reshape(-1, n)
+            for x in (b, feature_probability, importance)]
+
+    def one(args):
+        W, b, p, importance = args
+        return population_loss(TiedParams(W, b), p, importance, kind, resolution)
+
+    losses = jax.lax.map(one, (jnp.asarray(W.reshape(-1, n, m)), *map(jnp.asarray, flat)),
+                         batch_size=batch_size)
+    return np.asarray(losses).reshape(shape)

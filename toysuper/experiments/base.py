@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -45,9 +45,11 @@ class Experiment:
       name: registry name.
       section: where the paper shows it, e.g. "TMS 1".
       description: one line for `toysuper list`.
-      sweep: (fidelity, root_seed) -> the Sweep to train.
-      analyse: Result -> (named scalar metrics, claims, data), where data holds whatever arrays
-        the analysis computed that the figures need (not saved).
+      sweep: (fidelity, root_seed) -> the Sweep to train, or {part name: Sweep} for an
+        experiment of several sweeps (e.g. different model kinds or shapes); parts are saved in
+        DIR/PART.
+      analyse: Result (or {part name: Result}) -> (named scalar metrics, claims, data), where
+        data holds whatever arrays the analysis computed that the figures need (not saved).
       figures: data -> {file stem: matplotlib Figure}; plots only, never trains or analyses.
       choices: values the paper leaves open and this experiment had to pick, in words.
     """
@@ -55,10 +57,15 @@ class Experiment:
     name: str
     section: str
     description: str
-    sweep: Callable[[str, int], Sweep]
-    analyse: Callable[[Result], tuple[dict, list[Claim], Any]]
+    sweep: Callable[[str, int], Sweep | Mapping[str, Sweep]]
+    analyse: Callable[[Result | Mapping[str, Result]], tuple[dict, list[Claim], Any]]
     figures: Callable[[Any], dict[str, Figure]]
     choices: str = ""
+
+
+def sweep_parts(sweeps: Sweep | Mapping[str, Sweep]) -> dict[str, Sweep]:
+    """An experiment's sweeps by part name; a single sweep is the part "" (saved in DIR itself)."""
+    return dict(sweeps) if isinstance(sweeps, Mapping) else {"": sweeps}
 
 
 def rounded(x, digits: int = 3):

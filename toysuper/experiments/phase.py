@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 from toysuper.analysis.phase import (
@@ -40,10 +38,9 @@ from toysuper.analysis.phase import (
     onset_density,
     theory_grid,
 )
-from toysuper.analysis.population import population_loss
+from toysuper.analysis.population import population_losses
 from toysuper.config import ModelConfig, TrainConfig
 from toysuper.experiments.base import Claim, Experiment, rounded
-from toysuper.models import TiedParams
 from toysuper.plotting.phase import plot_phase_diagrams
 from toysuper.results import Result
 from toysuper.sweep import Axis, Sweep
@@ -115,22 +112,10 @@ def diagrams(result: Result) -> dict[str, np.ndarray]:
 def exact_losses(ds) -> np.ndarray:
     """The expected loss of every trained model of a phase sweep, by quadrature. (r, p, seed)."""
     n = ds.sizes["feature"]
-    shape = ds["loss"].shape
-    W = ds["W"].values.reshape(-1, n, ds.sizes["hidden"])
-    b = ds["b"].values.reshape(-1, n)
-    p = np.broadcast_to(ds["feature_probability"].values[None, :, None, None],
-                        (*shape, n)).reshape(-1, n)
-    importance = np.broadcast_to(ds["importance"].values[:, None, None, :],
-                                 (*shape, n)).reshape(-1, n)
-
-    def one(args):
-        W, b, p, importance = args
-        return population_loss(TiedParams(W, b), p, importance, "relu_output",
-                               EXACT_LOSS_RESOLUTION[n])
-
-    losses = jax.lax.map(one, tuple(jnp.asarray(x, jnp.float32) for x in (W, b, p, importance)),
-                         batch_size=256)
-    return np.asarray(losses).reshape(shape)
+    return population_losses(
+        ds["W"].values, ds["b"].values,
+        ds["feature_probability"].values[None, :, None, None],
+        ds["importance"].values[:, None, None, :], resolution=EXACT_LOSS_RESOLUTION[n])
 
 
 def cut(n: int, m: int, r: float = CUT_RELATIVE_IMPORTANCE) -> dict[str, np.ndarray]:

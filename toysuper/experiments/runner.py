@@ -1,7 +1,8 @@
 """Run experiments into result directories and write the reproduction report.
 
 `run_experiment(name, fidelity, seed, out)` writes into `out`:
-    config.json, result.npz   the trained sweep (see `toysuper.results`)
+    config.json, result.npz   the trained sweep (see `toysuper.results`); an experiment of several
+                              sweeps keeps each in PART/config.json, PART/result.npz
     metrics.json              named metrics and the paper's claims with measured value and pass/fail
     NAME.png + NAME.json      each figure with its sidecar (experiment, fidelity, config hash,
                               package version, hardware, runtime)
@@ -11,16 +12,19 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import os
 import platform
 import shutil
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import jax
 
 from toysuper.experiments import FIDELITIES, REGISTRY, get_experiment
+from toysuper.experiments.base import sweep_parts
 from toysuper.plotting import save_figure
 from toysuper.results import atomic_write_bytes, versions
 from toysuper.sweep import run_sweep
@@ -57,18 +61,26 @@ def run_experiment(name: str, fidelity: str = "quick", seed: int = 0,
     if fidelity not in FIDELITIES:
         raise ValueError(f"fidelity={fidelity!r} is unknown: choose from {', '.join(FIDELITIES)}")
     out = Path(out or Path("results") / name)
-    sweep = experiment.sweep(fidelity, seed)
+    sweeps = experiment.sweep(fidelity, seed)
+    parts = sweep_parts(sweeps)
     start = time.perf_counter()
-    reused = (out / "result.npz").exists() and not overwrite
-    result = run_sweep(sweep, out=out, overwrite=overwrite, progress=progress,
-                       meta={"experiment": name, "fidelity": fidelity, "seed": seed})
+    reused = all((out / part / "result.npz").exists() for part in parts) and not overwrite
+    results = {part: run_sweep(s, out=out / part, overwrite=overwrite, progress=progress,
+                               meta={"experiment": name, "fidelity": fidelity, "seed": seed}
+                               | ({"part": part} if part else {}))
+               for part, s in parts.items()}
     train_seconds = time.perf_counter() - start
-    metrics, claims, data = experiment.analyse(result)
+    metrics, claims, data = experiment.analyse(results if isinstance(sweeps, Mapping)
+                                               else results[""])
     previous = _read_metrics(out) if reused else {}
     report = {
         "experiment": name, "section": experiment.section, "fidelity": fidelity, "seed": seed,
-        "config_hash": sweep.config_hash(), "n_models": sweep.size, "steps": sweep.train.steps,
-        "n_diverged": int(result.dataset["diverged"].values.sum()),
+        "config_hash": combined_hash(parts),
+        "n_models": sum(s.size for s in parts.values()),
+        "steps": max(s.train.steps for s in parts.values()),
+        "parts": {part or ".": {"n_models": s.size, "steps": s.train.steps,
+                                "config_hash": s.config_hash()} for part, s in parts.items()},
+        "n_diverged": sum(int(r.dataset["diverged"].values.sum()) for r in results.values()),
         "train_seconds": previous.get("train_seconds", round(train_seconds, 2)),
         "reused_result": reused, "hardware": hardware(), "versions": versions(),
         "choices": experiment.choices, "metrics": metrics,
@@ -91,6 +103,14 @@ def run_experiment(name: str, fidelity: str = "quick", seed: int = 0,
     report["total_seconds"] = round(time.perf_counter() - start, 2)
     write_json(out / METRICS_FILE, report)
     return report
+
+
+def combined_hash(parts: dict) -> str:
+    """The config hash of a single sweep, or a hash over the parts' names and hashes."""
+    if list(parts) == [""]:
+        return parts[""].config_hash()
+    text = json.dumps({part: s.config_hash() for part, s in sorted(parts.items())})
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _read_metrics(out: Path) -> dict:

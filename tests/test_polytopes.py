@@ -1,0 +1,113 @@
+"""Polytope naming and tegum products on exact constructions, noisy ones, and mixtures."""
+
+import numpy as np
+import pytest
+from scipy.stats import special_ortho_group
+
+from toysuper.analysis import feature_dimensionality
+from toysuper.analysis.polytopes import label_features, name_group, polytope_counts, polytopes
+
+
+def polygon(k: int) -> np.ndarray:
+    """Regular k-gon of unit vectors in the plane, (k, 2)."""
+    angle = 2 * np.pi * np.arange(k) / k
+    return np.stack([np.cos(angle), np.sin(angle)], -1)
+
+
+def tetrahedron() -> np.ndarray:
+    return np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]]) / np.sqrt(3)
+
+
+def square_antiprism() -> np.ndarray:
+    """Two squares turned 45 degrees apart at heights +-1/sqrt(3): a tight frame, D_i = 3/8."""
+    angle = np.pi / 2 * np.arange(4)
+    top = np.stack([np.cos(angle), np.sin(angle), np.full(4, 1 / np.sqrt(2))], -1)
+    bottom = np.stack([np.cos(angle + np.pi / 4), np.sin(angle + np.pi / 4),
+                       np.full(4, -1 / np.sqrt(2))], -1)
+    return np.concatenate([top, bottom]) * np.sqrt(2 / 3)
+
+
+def direct_sum(*blocks: np.ndarray) -> np.ndarray:
+    """Place each block (k_i, m_i) in its own hidden dimensions: (sum k_i, sum m_i)."""
+    W = np.zeros((sum(len(b) for b in blocks), sum(b.shape[1] for b in blocks)))
+    row = col = 0
+    for b in blocks:
+        W[row:row + len(b), col:col + b.shape[1]] = b
+        row, col = row + len(b), col + b.shape[1]
+    return W
+
+
+def embed(W: np.ndarray, m: int, seed: int) -> np.ndarray:
+    """W (k, m0) padded to m dimensions and randomly rotated: same geometry, generic axes."""
+    padded = np.pad(W, ((0, 0), (0, m - W.shape[1])))
+    return padded @ special_ortho_group.rvs(m, random_state=seed)
+
+
+SHAPES = {
+    "dedicated": (np.eye(1), 1.0),
+    "digon": (polygon(2)[:, :1], 1 / 2),
+    "triangle": (polygon(3), 2 / 3),
+    "tetrahedron": (tetrahedron(), 3 / 4),
+    "pentagon": (polygon(5), 2 / 5),
+    "square antiprism": (square_antiprism(), 3 / 8),
+    "6-gon": (polygon(6), 1 / 3),
+    "7-gon": (polygon(7), 2 / 7),
+}
+
+
+@pytest.mark.parametrize("name", list(SHAPES))
+@pytest.mark.parametrize("noise", [0.0, 0.02])
+def test_uniform_polytopes_are_named_with_their_dimensionality(name, noise):
+    shape, dim = SHAPES[name]
+    rng = np.random.default_rng(0)
+    W = embed(shape, 6, seed=1) * 0.9 + noise * rng.normal(size=(len(shape), 6))
+    [poly] = polytopes(W)
+    assert poly.name == name and poly.features == tuple(range(len(shape)))
+    assert np.allclose(feature_dimensionality(W), dim, atol=0.05 if noise else 1e-6)
+
+
+@pytest.mark.parametrize("factors, name", [
+    (("triangle", "digon"), "triangular bipyramid"),
+    (("digon", "digon", "digon"), "octahedron"),
+    (("pentagon", "digon"), "pentagonal bipyramid"),
+    (("digon", "digon"), "square"),
+    (("pentagon", "triangle"), "pentagon x triangle"),
+])
+def test_tegum_products_factor_into_their_polytopes(factors, name):
+    W = embed(direct_sum(*(SHAPES[f][0] for f in factors)), 7, seed=2)
+    assert name_group(W) == name
+    # D_i of a tegum product are those of its factors (TMS: 3 x 2/3 + 2 x 1/2 for a bipyramid)
+    expected = np.concatenate([np.full(len(SHAPES[f][0]), SHAPES[f][1]) for f in factors])
+    assert np.allclose(feature_dimensionality(W), expected, atol=1e-6)
+
+
+def test_noisy_tegum_product_is_split_into_irreducible_groups():
+    """Weak interference links a bipyramid's triangle and digon into one component; the
+    grouping still reports the two factors."""
+    rng = np.random.default_rng(3)
+    W = direct_sum(SHAPES["triangle"][0], SHAPES["digon"][0])
+    W[3:, 0] = [0.1, -0.1]  # the digon leans towards the triangle's plane
+    W = embed(W, 5, seed=4)
+    W = W + 0.01 * rng.normal(size=W.shape)
+    unit = W / np.linalg.norm(W, axis=1, keepdims=True)
+    cross = np.abs(unit[:3] @ unit[3:].T)
+    assert cross.max() > 0.05  # linked at the grouping threshold
+    assert sorted(p.name for p in polytopes(W)) == ["digon", "triangle"]
+    assert name_group(W) == "triangular bipyramid"
+
+
+def test_mixed_model_labels_every_feature():
+    W = direct_sum(SHAPES["pentagon"][0], SHAPES["triangle"][0], SHAPES["digon"][0],
+                   np.eye(1), np.zeros((2, 1)))
+    W = embed(W, W.shape[1], seed=5)
+    assert label_features(W) == (["pentagon"] * 5 + ["triangle"] * 3 + ["digon"] * 2
+                                 + ["dedicated"] + ["not learned"] * 2)
+    assert polytope_counts(W) == {"pentagon": 1, "triangle": 1, "digon": 1, "dedicated": 1}
+
+
+def test_irregular_groups_are_unknown():
+    rng = np.random.default_rng(6)
+    W = rng.normal(size=(6, 3))
+    assert [p.name for p in polytopes(W)] == ["unknown"]
+    lopsided = polygon(3) * np.array([[1.0], [1.0], [2.0]])  # a triangle with unequal norms
+    assert name_group(lopsided) == "unknown"
