@@ -10,6 +10,7 @@ import toysuper as ts
 from toysuper import experiments
 from toysuper.cli import main
 from toysuper.experiments import runner
+from toysuper.experiments.base import sweep_parts
 
 
 def test_list_prints_one_line_per_experiment(capsys):
@@ -27,13 +28,19 @@ def shrink(sweep: ts.Sweep) -> ts.Sweep:
                     fixed=sweep.fixed, root_seed=sweep.root_seed)
 
 
+def shrink_all(sweeps):
+    """`shrink` a sweep or each part of an experiment of several sweeps."""
+    parts = {part: shrink(s) for part, s in sweep_parts(sweeps).items()}
+    return parts[""] if list(parts) == [""] else parts
+
+
 @pytest.fixture
 def tiny(monkeypatch):
-    """Every registered experiment with a shrunken sweep."""
+    """Every registered experiment with shrunken sweeps."""
     for name, experiment in list(experiments.REGISTRY.items()):
         tiny_experiment = dataclasses.replace(
-            experiment, sweep=lambda fidelity, seed=0, e=experiment: shrink(e.sweep(fidelity,
-                                                                                  seed)))
+            experiment, sweep=lambda fidelity, seed=0, e=experiment: shrink_all(e.sweep(fidelity,
+                                                                                      seed)))
         monkeypatch.setitem(experiments.REGISTRY, name, tiny_experiment)
 
 
@@ -48,15 +55,19 @@ def test_run_writes_the_contract_files(tiny, tmp_path, capsys, name):
             assert path.stat().st_size > 0, path
         sidecar = json.loads((tmp_path / "gallery" / f"{stem}_quick.json").read_text())
         assert sidecar["figure"] == f"{stem}_quick.png" and sidecar["fidelity"] == "quick"
-    for file in ("config.json", "result.npz"):
-        assert (tmp_path / file).stat().st_size > 0
-    config = json.loads((tmp_path / "config.json").read_text())
-    assert config["experiment"] == name and config["sweep"]["root_seed"] == 3
     assert metrics["claims"] and all(isinstance(c["passed"], bool) and "measured" in c
                                      for c in metrics["claims"])
-    ds = ts.load(tmp_path).to_xarray()
-    sweep = experiments.REGISTRY[name].sweep("quick", 3)
-    assert ds["W"].dims == (*(a.name for a in sweep.axes), "feature", "hidden")
+    parts = sweep_parts(experiments.REGISTRY[name].sweep("quick", 3))
+    for part, sweep in parts.items():  # an experiment of several sweeps keeps each in DIR/PART
+        for file in ("config.json", "result.npz"):
+            assert (tmp_path / part / file).stat().st_size > 0
+        config = json.loads((tmp_path / part / "config.json").read_text())
+        assert config["experiment"] == name and config["sweep"]["root_seed"] == 3
+        ds = ts.load(tmp_path / part).to_xarray()
+        assert ds["W"].dims == (*(a.name for a in sweep.axes), "feature", "hidden")
+    if "" not in parts:
+        with pytest.raises(FileNotFoundError, match="load one of its parts"):
+            ts.load(tmp_path)
     assert "claims passed" in capsys.readouterr().out
 
 

@@ -1,18 +1,18 @@
 """Which polytopes the features of a tied model form (TMS section 5, "The geometry of
 superposition").
 
-Features that interfere are grouped (connected components of the graph with an edge where the
-cosine |Ŵ_i . Ŵ_j| is above `LINK_COS`); a group that is a tegum product (below) is split into its
-factors, so every group is an irreducible polytope, named from its size k, its rank r (the number
-of hidden dimensions it spans) and its feature dimensionalities D_i = r / k:
+Features that interfere strongly are grouped: connected components of the graph with an edge
+where the cosine |Ŵ_i . Ŵ_j| is above `GROUP_COS`. Each group is named from its size k, its rank
+r (the number of hidden dimensions it spans) and its feature dimensionalities D_i = r / k:
 
     dedicated (1, 1, 1)     digon (2, 1, 1/2)        triangle (3, 2, 2/3)    tetrahedron (4, 3, 3/4)
     pentagon (5, 2, 2/5)    square antiprism (8, 3, 3/8)    k-gon (k, 2, 2/k) for other k >= 4
 
 A set of features is a tegum product when it splits into mutually orthogonal sub-polytopes: the
-graph of strong interference (|cos| > `FACTOR_COS`) is disconnected and the parts' ranks add up to
-the set's rank. `name_group` names any set of features this way, e.g. a triangular bipyramid
-(triangle x digon: 3 features at D = 2/3 and 2 at 1/2) or an octahedron (digon x digon x digon).
+graph of strong interference is disconnected and the parts' ranks add up to the set's rank (they
+span orthogonal subspaces, not just nearly orthogonal features). `name_group` names any set of
+features this way, e.g. a triangular bipyramid (triangle x digon: 3 features at D = 2/3 and 2 at
+1/2) or an octahedron (digon x digon x digon).
 
 Works on one model's W (n_features, n_hidden) in numpy; loop over sweep axes outside.
 """
@@ -26,8 +26,7 @@ import numpy as np
 
 from toysuper.analysis.geometry import REPRESENTED_NORM
 
-LINK_COS = 0.05  # |cos| above which two features are in the same group
-FACTOR_COS = 0.2  # |cos| above which two features of a group belong to the same tegum factor
+GROUP_COS = 0.2  # |cos| above which two features belong to the same polytope
 RANK_TOL = 0.1  # singular values below this fraction of the largest do not count towards rank
 D_TOL = 0.06  # |D_i - r/k| allowed for a uniform polytope
 
@@ -111,14 +110,13 @@ def name_uniform(W: np.ndarray) -> str:
     return f"{k}-gon" if r == 2 and k >= 4 else UNKNOWN
 
 
-def tegum_factors(W: np.ndarray, factor_cos: float = FACTOR_COS) -> list[list[int]]:
-    """Split a group W (k, m) into mutually orthogonal parts, or return it whole.
+def tegum_factors(W: np.ndarray, group_cos: float = GROUP_COS) -> list[list[int]]:
+    """Split a set of features W (k, m) into mutually orthogonal parts, or return it whole.
 
-    Parts are the connected components of |cos| > factor_cos; they form a tegum product when
-    every cross-part cosine is below factor_cos (by construction) and their ranks add up to the
-    group's rank (the parts span orthogonal subspaces, not just pairwise-orthogonal features).
+    Parts are the connected components of |cos| > group_cos; they form a tegum product when
+    their ranks add up to the set's rank (the parts span orthogonal subspaces).
     """
-    parts = components(np.abs(cosines(W)) > factor_cos, list(range(len(W))))
+    parts = components(np.abs(cosines(W)) > group_cos, list(range(len(W))))
     if len(parts) > 1 and sum(rank(W[p]) for p in parts) == rank(W):
         return parts
     return [list(range(len(W)))]
@@ -135,18 +133,13 @@ def name_group(W: np.ndarray) -> str:
 
 
 def polytopes(W: np.ndarray, threshold: float = REPRESENTED_NORM,
-              link_cos: float = LINK_COS) -> list[Polytope]:
-    """The irreducible polytopes of one model W (n, m): groups of interfering represented
-    features, each tegum product split into its factors. Features with ||W_i|| <= threshold
-    are left out (see `label_features`)."""
+              group_cos: float = GROUP_COS) -> list[Polytope]:
+    """The polytopes of one model W (n, m): groups of strongly interfering represented features,
+    each named. Features with ||W_i|| <= threshold are left out (see `label_features`)."""
     W = np.asarray(W, np.float64)
     rep = [i for i in range(len(W)) if np.linalg.norm(W[i]) > threshold]
-    out = []
-    for group in components(np.abs(cosines(W)) > link_cos, rep):
-        for part in tegum_factors(W[group]):
-            features = [group[i] for i in part]
-            out.append(Polytope(tuple(features), rank(W[features]), name_uniform(W[features])))
-    return out
+    return [Polytope(tuple(group), rank(W[group]), name_uniform(W[group]))
+            for group in components(np.abs(cosines(W)) > group_cos, rep)]
 
 
 def label_features(W: np.ndarray, threshold: float = REPRESENTED_NORM) -> list[str]:

@@ -1,11 +1,12 @@
 """Registry of paper experiments: `toysuper list` and `toysuper run NAME`."""
 
-from toysuper.experiments import intro, perturb_feature, phase, sparsity_sweep
+from toysuper.experiments import geometry, intro, perturb_feature, phase, sparsity_sweep
 from toysuper.experiments.base import FIDELITIES, Claim, Experiment
 
 REGISTRY: dict[str, Experiment] = {
     e.name: e for e in (intro.EXPERIMENT, sparsity_sweep.EXPERIMENT, phase.PHASE_2IN1,
-                        phase.PHASE_3IN2, perturb_feature.EXPERIMENT)
+                        phase.PHASE_3IN2, geometry.EXPERIMENT,
+                        perturb_feature.EXPERIMENT)
 }
 
 
