@@ -16,6 +16,9 @@ def test_enrichment_counts_the_band_against_its_neighbours():
     assert out["enrichment"] == pytest.approx(10 / 2 * 2)  # band 2w wide, sides 4w wide
     top = geometry.enrichment(np.array([1.0, 0.999, 0.975]), 1.0, band=0.01)
     assert (top["centre"], top["side"], top["enrichment"]) == (2, 1, 2.0)  # one side only
+    assert geometry.is_cluster(out) and not geometry.is_cluster(top)  # top: too few features
+    lonely = geometry.enrichment(np.array([0.4] * 3), 0.4)
+    assert lonely["enrichment"] is None and geometry.is_cluster(lonely)
 
 
 def test_plateau_span_is_the_longest_run_near_the_level():

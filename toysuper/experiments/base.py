@@ -71,3 +71,8 @@ def sweep_parts(sweeps: Sweep | Mapping[str, Sweep]) -> dict[str, Sweep]:
 def rounded(x, digits: int = 3):
     """A JSON-friendly float or nested list of floats, rounded (float32 noise removed)."""
     return np.round(np.asarray(x, dtype=np.float64), digits).tolist()
+
+
+def optional(x: float | None, digits: int = 3) -> float | None:
+    """`rounded`, with None (JSON null, not NaN) for a value that could not be measured."""
+    return None if x is None or not np.isfinite(x) else rounded(x, digits)

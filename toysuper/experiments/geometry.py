@@ -31,6 +31,7 @@ STEPS = {"quick": 5000, "paper": 10_000}
 FRACTIONS = {"1": 1.0, "3/4": 3 / 4, "2/3": 2 / 3, "1/2": 1 / 2, "2/5": 2 / 5, "3/8": 3 / 8}
 BAND = 0.01  # half-width of the band around each fraction
 ENRICHED = 2.0  # a cluster: at least this many times the density of the side bands
+MIN_CLUSTER = 3  # and at least this many features in the band
 PLATEAU_TOL, PLATEAU_SPAN = 0.05, 1.5  # |D* - 1/2| < tol over a factor >= span in 1/(1-S)
 
 
@@ -51,14 +52,21 @@ def sweep(fidelity: str, root_seed: int = 0) -> dict[str, Sweep]:
 
 
 def enrichment(D: np.ndarray, fraction: float, band: float = BAND) -> dict:
-    """Features within `band` of `fraction` against those 1-3 bands away (per unit width)."""
+    """Features within `band` of `fraction` against those 1-3 bands away, per unit width
+    (enrichment None when the side bands are empty)."""
     centre = int(np.sum(np.abs(D - fraction) < band))
     below = int(np.sum((D > fraction - 3 * band) & (D <= fraction - band)))
     above = int(np.sum((D >= fraction + band) & (D < fraction + 3 * band)))
     sides = [below] if fraction >= 1 else [below, above]  # D_i <= 1: nothing above 1
     side_density = sum(sides) / (2 * band * len(sides))
-    ratio = centre / (2 * band) / side_density if side_density else float("inf") * (centre > 0)
-    return {"centre": centre, "side": sum(sides), "enrichment": rounded(ratio, 2)}
+    ratio = rounded(centre / (2 * band) / side_density, 2) if side_density else None
+    return {"centre": centre, "side": sum(sides), "enrichment": ratio}
+
+
+def is_cluster(counts: dict) -> bool:
+    """At least MIN_CLUSTER features in the band, and ENRICHED times the side bands' density."""
+    return counts["centre"] >= MIN_CLUSTER and (counts["enrichment"] is None
+                                                or counts["enrichment"] >= ENRICHED)
 
 
 def plateau_span(p: np.ndarray, dstar: np.ndarray, level: float = 0.5,
@@ -105,7 +113,7 @@ def analyse(results: dict[str, Result]) -> tuple[dict, list[Claim], dict]:
             "plateau_half_span": rounded(span, 2),
             "polytopes": [polytope_counts(w) for w in d["W"]],
         }
-    enriched = {name: c["enrichment"] >= ENRICHED for name, c in clusters.items()}
+    enriched = {name: is_cluster(c) for name, c in clusters.items()}
     others = [name for name in FRACTIONS if name not in ("1", "1/2")]
     claims = [
         Claim("dense_one_dimension_per_feature",
@@ -120,8 +128,8 @@ def analyse(results: dict[str, Result]) -> tuple[dict, list[Claim], dict]:
         Claim("dimensionality_clusters",
               "Feature dimensionalities cluster at 1, 3/4, 2/3, 1/2, 2/5 and 3/8 (clusters, not "
               "a majority of points).",
-              f">= {ENRICHED}x the density of the neighbouring bands at 1 and 1/2 and at two or "
-              "more of 3/4, 2/3, 2/5, 3/8",
+              f">= {MIN_CLUSTER} features and >= {ENRICHED}x the density of the neighbouring "
+              "bands at 1 and 1/2 and at two or more of 3/4, 2/3, 2/5, 3/8",
               clusters,
               enriched["1"] and enriched["1/2"] and sum(enriched[k] for k in others) >= 2),
         Claim("sum_dimensionality_bounded",

@@ -25,7 +25,7 @@ from toysuper.analysis.phase import optimise_each
 from toysuper.analysis.polytopes import polytope_counts, rank
 from toysuper.analysis.population import population_losses
 from toysuper.config import ModelConfig, TrainConfig
-from toysuper.experiments.base import Claim, Experiment, rounded
+from toysuper.experiments.base import Claim, Experiment, optional, rounded
 from toysuper.plotting.perturb import plot_perturb_feature
 from toysuper.results import Result
 from toysuper.sweep import Axis, Sweep
@@ -170,13 +170,13 @@ def analyse(result: Result) -> tuple[dict, list[Claim], dict]:
         "phase": [PHASES[k] for k in phase],
         "best_exact_loss": rounded(data["loss"], 6),
         "theory_loss": {name: rounded(v["loss"], 6) for name, v in th.items()},
-        "crossing_relative_density": {"empirical": rounded(cross_empirical or np.nan, 4),
-                                      "theory": rounded(cross_theory or np.nan, 4)},
+        "crossing_relative_density": {"empirical": optional(cross_empirical, 4),
+                                      "theory": optional(cross_theory, 4)},
         "pentagon_norm_bias": {
-            "paper_relation_mean_abs_error": rounded(paper_relation.mean() if len(norms)
-                                                     else np.nan, 4),
-            "squared_relation_mean_abs_error": rounded(squared_relation.mean() if len(norms)
-                                                       else np.nan, 4)},
+            "paper_relation_mean_abs_error": optional(paper_relation.mean() if len(norms)
+                                                      else None, 4),
+            "squared_relation_mean_abs_error": optional(squared_relation.mean() if len(norms)
+                                                        else None, 4)},
     }
     claims = [
         Claim("pentagon_at_equal_density",
@@ -188,8 +188,8 @@ def analyse(result: Result) -> tuple[dict, list[Claim], dict]:
               "When the fifth feature is about 2.5x sparser than the others, the pentagon turns "
               "into two digons (the fifth feature dropped).",
               f"transition at ~{PAPER_SPARSER}x sparser (accepted: within a factor 1.5)",
-              {"times_sparser_empirical": rounded(sparser or np.nan),
-               "times_sparser_theory": rounded(1 / cross_theory if cross_theory else np.nan)},
+              {"times_sparser_empirical": optional(sparser),
+               "times_sparser_theory": optional(1 / cross_theory if cross_theory else None)},
               sparser is not None and abs(np.log(sparser / PAPER_SPARSER)) <= np.log(1.5)),
         Claim("pentagon_norm_bias_relation",
               "Pentagon solutions satisfy ||W_i|| = 1/(1-b_i).",
