@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from shapes import regular_polygon, tetrahedron
 
 from toysuper.analysis import (
     dimensions_per_feature,
@@ -11,16 +12,6 @@ from toysuper.analysis import (
     represented,
     superposition,
 )
-
-
-def regular_polygon(k: int) -> np.ndarray:
-    angles = 2 * np.pi * np.arange(k) / k
-    return np.stack([np.cos(angles), np.sin(angles)], -1)
-
-
-def tetrahedron() -> np.ndarray:
-    v = np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]], float)
-    return v / np.sqrt(3)
 
 
 @pytest.mark.parametrize(("W", "expected"), [

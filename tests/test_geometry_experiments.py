@@ -3,6 +3,7 @@ learning threshold: the linear model keeps the top-m features however sparse the
 
 import numpy as np
 import pytest
+from shapes import regular_polygon
 
 import toysuper as ts
 from toysuper.analysis import represented
@@ -36,16 +37,11 @@ def test_least_important_first():
     assert not sparsity_sweep.least_important_first(rep, superposed)
 
 
-def pentagon(scale=1.0):
-    angle = 2 * np.pi * np.arange(5) / 5
-    return scale * np.stack([np.cos(angle), np.sin(angle)], -1)
-
-
 def test_perturb_classify_and_crossing():
     digons = np.array([[1.0, 0], [0, 1], [-1, 0], [0, -1], [0, 0.01]])
-    assert perturb_feature.classify(pentagon()) == perturb_feature.PHASES.index("pentagon")
+    assert perturb_feature.classify(regular_polygon(5)) == perturb_feature.PHASES.index("pentagon")
     assert perturb_feature.classify(digons) == perturb_feature.PHASES.index("two digons")
-    assert perturb_feature.classify(pentagon()[:, [0, 0]]) == perturb_feature.PHASES.index(
+    assert perturb_feature.classify(regular_polygon(5)[:, [0, 0]]) == perturb_feature.PHASES.index(
         "other")  # rank 1: not a pentagon
     ratio = np.array([2.0, 1.0, 0.5, 0.25, 0.125])
     assert perturb_feature.crossing(ratio, np.array([0, 0, 0, 1, 1], bool)) == pytest.approx(

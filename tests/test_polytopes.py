@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from scipy.stats import special_ortho_group
+from shapes import direct_sum, embed, regular_polygon, square_antiprism, tetrahedron
 
 from toysuper.analysis import feature_dimensionality
 from toysuper.analysis.polytopes import (
@@ -13,51 +13,15 @@ from toysuper.analysis.polytopes import (
     polytopes,
 )
 
-
-def polygon(k: int) -> np.ndarray:
-    """Regular k-gon of unit vectors in the plane, (k, 2)."""
-    angle = 2 * np.pi * np.arange(k) / k
-    return np.stack([np.cos(angle), np.sin(angle)], -1)
-
-
-def tetrahedron() -> np.ndarray:
-    return np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]]) / np.sqrt(3)
-
-
-def square_antiprism() -> np.ndarray:
-    """Two squares turned 45 degrees apart at heights +-1/sqrt(3): a tight frame, D_i = 3/8."""
-    angle = np.pi / 2 * np.arange(4)
-    top = np.stack([np.cos(angle), np.sin(angle), np.full(4, 1 / np.sqrt(2))], -1)
-    bottom = np.stack([np.cos(angle + np.pi / 4), np.sin(angle + np.pi / 4),
-                       np.full(4, -1 / np.sqrt(2))], -1)
-    return np.concatenate([top, bottom]) * np.sqrt(2 / 3)
-
-
-def direct_sum(*blocks: np.ndarray) -> np.ndarray:
-    """Place each block (k_i, m_i) in its own hidden dimensions: (sum k_i, sum m_i)."""
-    W = np.zeros((sum(len(b) for b in blocks), sum(b.shape[1] for b in blocks)))
-    row = col = 0
-    for b in blocks:
-        W[row:row + len(b), col:col + b.shape[1]] = b
-        row, col = row + len(b), col + b.shape[1]
-    return W
-
-
-def embed(W: np.ndarray, m: int, seed: int) -> np.ndarray:
-    """W (k, m0) padded to m dimensions and randomly rotated: same geometry, generic axes."""
-    padded = np.pad(W, ((0, 0), (0, m - W.shape[1])))
-    return padded @ special_ortho_group.rvs(m, random_state=seed)
-
-
 SHAPES = {
     "dedicated": (np.eye(1), 1.0),
-    "digon": (polygon(2)[:, :1], 1 / 2),
-    "triangle": (polygon(3), 2 / 3),
+    "digon": (regular_polygon(2)[:, :1], 1 / 2),
+    "triangle": (regular_polygon(3), 2 / 3),
     "tetrahedron": (tetrahedron(), 3 / 4),
-    "pentagon": (polygon(5), 2 / 5),
+    "pentagon": (regular_polygon(5), 2 / 5),
     "square antiprism": (square_antiprism(), 3 / 8),
-    "6-gon": (polygon(6), 1 / 3),
-    "7-gon": (polygon(7), 2 / 7),
+    "6-gon": (regular_polygon(6), 1 / 3),
+    "7-gon": (regular_polygon(7), 2 / 7),
 }
 
 
@@ -115,5 +79,5 @@ def test_irregular_groups_are_unknown():
     rng = np.random.default_rng(6)
     W = rng.normal(size=(6, 3))
     assert [p.name for p in polytopes(W)] == ["unknown"]
-    lopsided = polygon(3) * np.array([[1.0], [1.0], [2.0]])  # a triangle with unequal norms
+    lopsided = regular_polygon(3) * np.array([[1.0], [1.0], [2.0]])  # a triangle with unequal norms
     assert name_group(lopsided) == "unknown"
