@@ -142,13 +142,19 @@ def polytopes(W: np.ndarray, threshold: float = REPRESENTED_NORM,
             for group in components(np.abs(cosines(W)) > group_cos, rep)]
 
 
-def label_features(W: np.ndarray, threshold: float = REPRESENTED_NORM) -> list[str]:
-    """Per feature, the name of the polytope it belongs to ("not learned" if unrepresented)."""
-    labels = [NOT_LEARNED] * len(W)
-    for poly in polytopes(W, threshold):
+def feature_labels(groups: list[Polytope], n_features: int) -> list[str]:
+    """Per feature, the name of its polytope among `groups` ("not learned" if in none)."""
+    labels = [NOT_LEARNED] * n_features
+    for poly in groups:
         for i in poly.features:
             labels[i] = poly.name
     return labels
+
+
+def label_features(W: np.ndarray, threshold: float = REPRESENTED_NORM) -> list[str]:
+    """Per feature of one model W (n, m), the name of the polytope it belongs to ("not learned"
+    if unrepresented)."""
+    return feature_labels(polytopes(W, threshold), len(W))
 
 
 def polytope_counts(W: np.ndarray, threshold: float = REPRESENTED_NORM) -> dict[str, int]:

@@ -15,10 +15,12 @@ on either side (same total width); a plateau of D* near 1/2 is the span of 1/(1-
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
 from toysuper.analysis import dimensions_per_feature, feature_dimensionality
-from toysuper.analysis.polytopes import label_features, polytope_counts
+from toysuper.analysis.polytopes import cosines, feature_labels, polytopes
 from toysuper.config import ModelConfig, TrainConfig
 from toysuper.experiments.base import Claim, Experiment, rounded
 from toysuper.plotting.geometry import plot_dimensionality, plot_feature_graphs
@@ -87,11 +89,12 @@ def plateau_span(p: np.ndarray, dstar: np.ndarray, level: float = 0.5,
 def summarise(result: Result) -> dict:
     ds = result.dataset
     W = ds["W"].values  # (density, feature, hidden)
+    groups = [polytopes(w) for w in W]
     return {"p": ds["feature_probability"].values, "W": W,
             "D": np.asarray(feature_dimensionality(W)),
             "dstar": np.asarray(dimensions_per_feature(W)),
-            "labels": [label_features(w) for w in W],
-            "m": W.shape[-1]}
+            "groups": groups, "labels": [feature_labels(g, W.shape[1]) for g in groups],
+            "cos": np.stack([cosines(w) for w in W]), "m": W.shape[-1]}
 
 
 def analyse(results: dict[str, Result]) -> tuple[dict, list[Claim], dict]:
@@ -111,7 +114,7 @@ def analyse(results: dict[str, Result]) -> tuple[dict, list[Claim], dict]:
             "dimensions_per_feature": rounded(d["dstar"]),
             "sum_D": rounded(sums),
             "plateau_half_span": rounded(span, 2),
-            "polytopes": [polytope_counts(w) for w in d["W"]],
+            "polytopes": [dict(Counter(g.name for g in groups)) for groups in d["groups"]],
         }
     enriched = {name: is_cluster(c) for name, c in clusters.items()}
     others = [name for name in FRACTIONS if name not in ("1", "1/2")]

@@ -4,7 +4,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from toysuper.analysis.polytopes import GROUP_COS, NOT_LEARNED, cosines, polytopes
+from toysuper.analysis.polytopes import GROUP_COS, NOT_LEARNED
 
 POLYTOPE_COLORS = {
     "dedicated": "k", "digon": "tab:blue", "triangle": "tab:green",
@@ -64,14 +64,15 @@ def plot_feature_graphs(d: dict, part: str, panels: int = GRAPH_PANELS) -> Figur
     each group drawn as a ring of nodes and coloured by its polytope.
 
     Args:
-      d: {"p": (density,), "W": (density, n, m)}.
+      d: {"p": (density,), "groups": per density the `Polytope`s, "cos": (density, n, n)
+         cosines between features}, as `toysuper.experiments.geometry.summarise` makes.
     """
     sparse = np.flatnonzero(d["p"] <= 0.5)
     picks = sparse[np.unique(np.linspace(0, len(sparse) - 1, panels).round().astype(int))]
     fig, axes = plt.subplots(1, len(picks), figsize=(4 * len(picks), 4.4), squeeze=False)
     for ax, k in zip(axes[0], picks, strict=True):
-        adjacency = np.abs(cosines(d["W"][k])) > GROUP_COS
-        groups = sorted(polytopes(d["W"][k]), key=lambda poly: len(poly.features), reverse=True)
+        adjacency = np.abs(d["cos"][k]) > GROUP_COS
+        groups = sorted(d["groups"][k], key=lambda poly: len(poly.features), reverse=True)
         side = int(np.ceil(np.sqrt(len(groups)))) or 1
         for g, poly in enumerate(groups):
             group = poly.features
