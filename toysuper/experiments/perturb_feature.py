@@ -97,7 +97,7 @@ def polished(W: np.ndarray, b: np.ndarray, loss: np.ndarray, phase: np.ndarray,
       p: (point, 5).
 
     Returns:
-      {phase name: {"loss": (point,), "phase": (point,) what the polished solution is}}.
+      {phase name: {"loss": (point,)}} for the phases that training found somewhere.
     """
     out = {}
     for name in ("pentagon", "two digons"):
@@ -111,10 +111,9 @@ def polished(W: np.ndarray, b: np.ndarray, loss: np.ndarray, phase: np.ndarray,
         W0 = W[source, seed].copy()
         if name == "two digons":
             W0[:, -1] = 0
-        W_opt, _, best = optimise_each(W0, b[source, seed], p, np.ones_like(p),
-                                       THEORY_RESOLUTION,
-                                       THEORY_STEPS, THEORY_LR)
-        out[name] = {"loss": best, "phase": np.array([classify(w) for w in W_opt])}
+        _, _, best = optimise_each(W0, b[source, seed], p, np.ones_like(p), THEORY_RESOLUTION,
+                                   THEORY_STEPS, THEORY_LR)
+        out[name] = {"loss": best}
     return out
 
 
@@ -135,18 +134,17 @@ def analyse(result: Result) -> tuple[dict, list[Claim], dict]:
     ds = result.dataset
     ratio = ds["relative_density"].values
     W, b = ds["W"].values, ds["b"].values  # (ratio, seed, 5, 2), (ratio, seed, 5)
-    loss = population_losses(W, b, ds["feature_probability"].values[:, None, :],
-                             np.ones(N_FEATURES), resolution=EXACT_LOSS_RESOLUTION)
+    p = ds["feature_probability"].values  # (ratio, 5)
+    loss = population_losses(W, b, p[:, None, :], np.ones(N_FEATURES),
+                             resolution=EXACT_LOSS_RESOLUTION)
     loss = np.where(ds["diverged"].values, np.inf, loss)
-    best = np.argmin(loss, -1)
-    W_best = W[np.arange(len(ratio)), best]
-    b_best = b[np.arange(len(ratio)), best]
-    phase = np.array([classify(w) for w in W_best])
-    fine = [population_losses(W_best, b_best, ds["feature_probability"].values, np.ones(
-        N_FEATURES), resolution=r) for r in (EXACT_LOSS_RESOLUTION, 2 * EXACT_LOSS_RESOLUTION)]
-    best_loss = (4 * fine[1] - fine[0]) / 3  # Richardson: the midpoint rule's O(G^-2) removed
-    p = ds["feature_probability"].values
     all_phases = np.array([[classify(w) for w in row] for row in W])
+    best = np.argmin(loss, -1)
+    rows = np.arange(len(ratio))
+    W_best, b_best, phase = W[rows, best], b[rows, best], all_phases[rows, best]
+    fine = [population_losses(W_best, b_best, p, np.ones(N_FEATURES), resolution=r)
+            for r in (EXACT_LOSS_RESOLUTION, 2 * EXACT_LOSS_RESOLUTION)]
+    best_loss = (4 * fine[1] - fine[0]) / 3  # Richardson: the midpoint rule's O(G^-2) removed
     th = polished(W, b, loss, all_phases, p)
     th_digons = (th["two digons"]["loss"] < th["pentagon"]["loss"]
                  if len(th) == 2 else phase == PHASES.index("two digons"))

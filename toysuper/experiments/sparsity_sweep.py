@@ -65,10 +65,9 @@ def summarise(result: Result) -> dict[str, np.ndarray]:
     """Best-of-seeds weights and per-feature measures, all (density, feature) or (density,)."""
     best = result.best_over("seed").dataset
     W = best["W"].values
-    rep = np.asarray(represented(W))
+    rep, sup = np.asarray(represented(W)), np.asarray(superposition(W))
     return {"p": best["feature_probability"].values, "W": W, "b": best["b"].values,
-            "represented": rep, "superposition": np.asarray(superposition(W)),
-            "superposed": rep & (np.asarray(superposition(W)) > SUPERPOSED),
+            "represented": rep, "superposition": sup, "superposed": rep & (sup > SUPERPOSED),
             "D": np.asarray(feature_dimensionality(W)), "loss": best["loss"].values}
 
 
