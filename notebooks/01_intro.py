@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -21,13 +23,12 @@
 # paper's claims next to what was measured.
 
 # %%
-import json
 from pathlib import Path
 
 from IPython.display import Image, Markdown
 
 import toysuper as ts
-from toysuper.experiments.runner import run_experiment
+from toysuper.experiments.runner import claims_table, run_experiment
 
 OUT = Path("../results/intro")
 report = run_experiment("intro", "quick", out=OUT)
@@ -36,9 +37,7 @@ report = run_experiment("intro", "quick", out=OUT)
 Image(OUT / "intro.png")
 
 # %%
-rows = [f"| {c['statement']} | {c['paper']} | `{json.dumps(c['measured'])}` | "
-        f"{'PASS' if c['passed'] else 'FAIL'} |" for c in report["claims"]]
-Markdown("| claim | paper | measured | |\n|---|---|---|---|\n" + "\n".join(rows))
+Markdown("\n".join(claims_table(report["claims"])))
 
 # %% [markdown]
 # The trained weights are an `xarray.Dataset`; per density, the best of the seeds:

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -22,7 +24,6 @@
 # - `perturb_feature`: a pentagon as one feature's density changes.
 
 # %%
-import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -32,15 +33,10 @@ from IPython.display import Image, Markdown
 import toysuper as ts
 from toysuper.analysis import feature_dimensionality
 from toysuper.analysis.polytopes import name_group, polytopes
-from toysuper.experiments.runner import run_experiment
+from toysuper.experiments.runner import claims_table, run_experiment
 
 RESULTS = Path("../results")
 
-
-def claims_table(report):
-    rows = [f"| {c['statement']} | {c['paper']} | `{json.dumps(c['measured'])}` | "
-            f"{'PASS' if c['passed'] else 'FAIL'} |" for c in report["claims"]]
-    return Markdown("| claim | paper | measured | |\n|---|---|---|---|\n" + "\n".join(rows))
 
 
 # %% [markdown]
@@ -54,7 +50,7 @@ Image(RESULTS / "sparsity_sweep" / "sparsity_sweep_n20.png")
 Image(RESULTS / "sparsity_sweep" / "sparsity_sweep_n80.png")
 
 # %%
-claims_table(sweep_report)
+Markdown("\n".join(claims_table(sweep_report["claims"])))
 
 # %% [markdown]
 # Each model kind and size is a part of the experiment, saved in its own directory and opened as
@@ -77,7 +73,7 @@ Image(RESULTS / "geometry" / "geometry_dimensionality.png")
 Image(RESULTS / "geometry" / "geometry_feature_graphs.png")
 
 # %%
-claims_table(geometry_report)
+Markdown("\n".join(claims_table(geometry_report["claims"])))
 
 # %% [markdown]
 # The polytopes of one trained model, straight from its weights:
@@ -111,7 +107,7 @@ perturb_report = run_experiment("perturb_feature", "quick", out=RESULTS / "pertu
 Image(RESULTS / "perturb_feature" / "perturb_feature.png")
 
 # %%
-claims_table(perturb_report)
+Markdown("\n".join(claims_table(perturb_report["claims"])))
 
 # %% [markdown]
 # The norm-bias relation of the pentagon points, against the two candidate forms:

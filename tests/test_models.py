@@ -1,5 +1,7 @@
 """Model families and the loss against closed forms."""
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -7,7 +9,13 @@ import pytest
 
 from toysuper.config import ModelConfig
 from toysuper.data import sample_sparse_uniform, sample_sparse_uniform_feature_major
-from toysuper.models import MODEL_KINDS, TiedParams, weighted_mse, weighted_mse_feature_major
+from toysuper.models import (
+    MODEL_KINDS,
+    MLPParams,
+    TiedParams,
+    weighted_mse,
+    weighted_mse_feature_major,
+)
 
 
 def test_apply_matches_paper_formulas():
@@ -48,21 +56,50 @@ def test_loss_of_dedicated_dimension_is_zero():
     assert float(weighted_mse(params, x, jnp.ones(3), "linear")) < 1e-10
 
 
+def test_hidden_relu_kinds_match_paper_formulas():
+    rng = np.random.default_rng(1)
+    W, W_out, b = rng.normal(size=(6, 3)), rng.normal(size=(6, 3)), rng.normal(size=6)
+    x = rng.uniform(-1, 1, size=(4, 6))
+    relu = partial(np.maximum, 0)
+    hidden = MODEL_KINDS["relu_hidden"].apply(TiedParams(jnp.asarray(W), jnp.asarray(b)), x)
+    np.testing.assert_allclose(hidden, relu((W @ relu(W.T @ x.T)).T + b), rtol=1e-5, atol=1e-6)
+    mlp = MODEL_KINDS["abs_mlp"].apply(MLPParams(*map(jnp.asarray, (W, W_out, b))), x)
+    np.testing.assert_allclose(mlp, relu((W_out @ relu(W.T @ x.T)).T + b), rtol=1e-5, atol=1e-6)
+
+
+def test_abs_mlp_with_two_neurons_per_feature_computes_abs_exactly():
+    """ReLU(x) + ReLU(-x) = |x|: W = [I, -I], W_out = [I, I], b = 0 has zero loss (TMS 9)."""
+    n = 4
+    eye = jnp.eye(n)
+    params = MLPParams(W=jnp.concatenate([eye, -eye], 1), W_out=jnp.concatenate([eye, eye], 1),
+                       b=jnp.zeros(n))
+    x = MODEL_KINDS["abs_mlp"].sample(jax.random.key(3), jnp.full(n, 0.5), 4096).T
+    assert float(jnp.min(x)) < -0.9  # signed inputs reach the negative side
+    assert float(weighted_mse(params, x, jnp.ones(n), "abs_mlp")) < 1e-12
+    # the tied reconstruction of the same inputs is far from |x|: the target matters
+    assert float(weighted_mse(params, x, jnp.ones(n), "relu_hidden")) > 0.1
+
+
 @pytest.mark.parametrize("kind", sorted(k for k, v in MODEL_KINDS.items() if v.apply_feature_major))
 @pytest.mark.parametrize(("n", "m"), [(2, 1), (5, 2), (8, 8)])
 def test_feature_major_path_equals_batched_dot(kind, n, m):
     """The unrolled training path computes the same loss and gradients as the reference."""
     rng = np.random.default_rng(n * m)
-    params = TiedParams(jnp.asarray(rng.normal(size=(n, m)), jnp.float32),
-                        jnp.asarray(rng.normal(size=n) * 0.1, jnp.float32))
-    xt = sample_sparse_uniform_feature_major(jax.random.key(2), jnp.full(n, 0.3), 512)
+    model = MODEL_KINDS[kind]
+    params = model.init(jax.random.key(n * m), ModelConfig(n, m, kind))
+    params = params.replace(b=jnp.asarray(rng.normal(size=n) * 0.1, jnp.float32))
+    xt = model.sample(jax.random.key(2), jnp.full(n, 0.3), 512)
     importance = jnp.asarray(rng.uniform(size=n), jnp.float32)
-    np.testing.assert_allclose(MODEL_KINDS[kind].apply_feature_major(params, xt).T,
-                               MODEL_KINDS[kind].apply(params, xt.T), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.apply_feature_major(params, xt).T,
+                               model.apply(params, xt.T), rtol=1e-5, atol=1e-6)
     ref = jax.value_and_grad(weighted_mse)(params, xt.T, importance, kind)
     fm = jax.value_and_grad(weighted_mse_feature_major)(params, xt, importance, kind)
     np.testing.assert_allclose(fm[0], ref[0], rtol=1e-5)
-    np.testing.assert_allclose(fm[1].W, ref[1].W, rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(fm[1].b, ref[1].b, rtol=1e-4, atol=1e-6)
-    np.testing.assert_array_equal(sample_sparse_uniform(jax.random.key(2), jnp.full(n, 0.3), 512),
-                                  xt.T)
+    for got, want in zip(jax.tree.leaves(fm[1]), jax.tree.leaves(ref[1]), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+
+
+def test_feature_major_sampler_is_the_transposed_batch():
+    p = jnp.full(5, 0.3)
+    np.testing.assert_array_equal(sample_sparse_uniform(jax.random.key(2), p, 512),
+                                  sample_sparse_uniform_feature_major(jax.random.key(2), p, 512).T)

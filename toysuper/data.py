@@ -35,3 +35,19 @@ def sample_sparse_uniform(key: jax.Array, feature_probability: Float[Array, " fe
       >>> x = sample_sparse_uniform(jax.random.key(0), jnp.full(5, 0.1), 1024)  # (1024, 5)
     """
     return sample_sparse_uniform_feature_major(key, feature_probability, batch_size).T
+
+
+def sample_sparse_signed_feature_major(key: jax.Array,
+                                       feature_probability: Float[Array, " feature"],
+                                       batch_size: int) -> Float[Array, "feature batch"]:
+    """Sparse signed features, feature-major: x_i = 0 with probability 1 - p_i, else U[-1, 1).
+
+    The inputs of TMS section 9 (computing |x|). One uniform draw per entry, as in
+    `sample_sparse_uniform_feature_major`: active when u < p_i, value 2 u / p_i - 1.
+
+    Returns:
+      (n_features, batch_size) float32.
+    """
+    p = jnp.asarray(feature_probability, jnp.float32)
+    u = jax.random.uniform(key, (p.shape[-1], batch_size), jnp.float32)
+    return jnp.where(u < p[:, None], 2.0 * u / p[:, None] - 1.0, 0.0)

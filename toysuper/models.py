@@ -6,7 +6,13 @@ Weight layout follows the paper's notebook: `W[i, :]` is feature i's direction, 
     h = x W,   x' = h W^T + b            (linear;      paper: x' = W^T W x + b)
     x' = ReLU(h W^T + b)                 (relu_output; paper: x' = ReLU(W^T W x + b))
 
-A new family is a new `ModelKind` entry in `MODEL_KINDS`; training and sweeps need no change.
+and the models of TMS sections 8-9 put a ReLU on the hidden layer:
+
+    x' = ReLU(ReLU(x W) W^T + b)         (relu_hidden; privileged basis, no hidden bias)
+    y' = ReLU(ReLU(x W) W_out^T + b)     (abs_mlp; untied, inputs U[-1, 1], target |x|)
+
+A new family is a new `ModelKind` entry in `MODEL_KINDS` (its parameters, input distribution and
+target included); training and sweeps need no change.
 
 Initialisation: W is Xavier-normal per model, std = sqrt(2 / (n_features + n_hidden)), b = 0. The
 paper's notebook calls `xavier_normal_` on one (n_instances, n_features, n_hidden) tensor, which
@@ -19,13 +25,15 @@ per-model convention).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
 from flax import struct
 from jaxtyping import Array, Float
+
+from toysuper.data import sample_sparse_signed_feature_major, sample_sparse_uniform_feature_major
 
 if TYPE_CHECKING:
     from toysuper.config import ModelConfig
@@ -44,6 +52,22 @@ class TiedParams:
     b: Float[Array, " feature"]
 
 
+@struct.dataclass
+class MLPParams:
+    """Parameters of an untied one-hidden-layer MLP, stored feature-major like `TiedParams`.
+
+    Attributes:
+      W: (n_features, n_hidden) input weights, h = ReLU(x W); row i = how feature i is read.
+      W_out: (n_features, n_hidden) output weights, y'_i = ReLU(h . W_out[i] + b_i) (the paper's
+        W2 transposed).
+      b: (n_features,) output bias.
+    """
+
+    W: Float[Array, "feature hidden"]
+    W_out: Float[Array, "feature hidden"]
+    b: Float[Array, " feature"]
+
+
 def xavier_normal(key: jax.Array, n_in: int, n_out: int) -> Float[Array, "n_in n_out"]:
     """Glorot/Xavier normal for one matrix: N(0, 2 / (n_in + n_out))."""
     return jax.random.normal(key, (n_in, n_out), jnp.float32) * jnp.sqrt(2.0 / (n_in + n_out))
@@ -53,6 +77,14 @@ def init_tied(key: jax.Array, cfg: ModelConfig) -> TiedParams:
     """Xavier-normal W (per model), zero bias."""
     return TiedParams(W=xavier_normal(key, cfg.n_features, cfg.n_hidden),
                       b=jnp.zeros(cfg.n_features, jnp.float32))
+
+
+def init_mlp(key: jax.Array, cfg: ModelConfig) -> MLPParams:
+    """Xavier-normal W and W_out (independent draws), zero bias."""
+    k_in, k_out = jax.random.split(key)
+    return MLPParams(W=xavier_normal(k_in, cfg.n_features, cfg.n_hidden),
+                     W_out=xavier_normal(k_out, cfg.n_features, cfg.n_hidden),
+                     b=jnp.zeros(cfg.n_features, jnp.float32))
 
 
 def apply_linear(params: TiedParams,
@@ -67,18 +99,40 @@ def apply_relu_output(params: TiedParams,
     return jax.nn.relu(apply_linear(params, x))
 
 
+def apply_relu_hidden(params: TiedParams,
+                      x: Float[Array, "batch feature"]) -> Float[Array, "batch feature"]:
+    """x' = ReLU(ReLU(x W) W^T + b): a privileged hidden basis (TMS section 8)."""
+    return jax.nn.relu(jax.nn.relu(x @ params.W) @ params.W.T + params.b)
+
+
+def apply_mlp(params: MLPParams,
+              x: Float[Array, "batch feature"]) -> Float[Array, "batch feature"]:
+    """y' = ReLU(ReLU(x W) W_out^T + b) (TMS section 9)."""
+    return jax.nn.relu(jax.nn.relu(x @ params.W) @ params.W_out.T + params.b)
+
+
+def _hidden_unrolled(W: Float[Array, "feature hidden"],
+                     xt: Float[Array, "feature batch"]) -> list[Float[Array, " batch"]]:
+    """h_j = sum_i x_i W_ij, entry by entry over the static n and m (one array per neuron).
+
+    Unrolled, every operation is an elementwise loop over the batch, which XLA's CPU backend
+    runs several times faster than its batched dot for tiny matrices (see `UNROLL_MAX_WEIGHTS`).
+    """
+    n, m = W.shape
+    return [sum(xt[i] * W[i, j] for i in range(n)) for j in range(m)]
+
+
+def _readout_unrolled(W: Float[Array, "feature hidden"], h: list[Float[Array, " batch"]],
+                      b: Float[Array, " feature"]) -> Float[Array, "feature batch"]:
+    """x'_i = sum_j h_j W_ij + b_i, unrolled like `_hidden_unrolled`."""
+    n, m = W.shape
+    return jnp.stack([sum(h[j] * W[i, j] for j in range(m)) + b[i] for i in range(n)])
+
+
 def apply_linear_feature_major(params: TiedParams, xt: Float[Array, "feature batch"]
                                ) -> Float[Array, "feature batch"]:
-    """`apply_linear` on a feature-major batch, unrolled over the small, static n and m.
-
-    h_j = sum_i x_i W_ij and x'_i = sum_j h_j W_ij + b_i, written out entry by entry: every
-    operation is an elementwise loop over the batch, which XLA's CPU backend runs several times
-    faster than its batched dot for tiny matrices (see `UNROLL_MAX_WEIGHTS`).
-    """
-    W, b = params.W, params.b
-    n, m = W.shape
-    h = [sum(xt[i] * W[i, j] for i in range(n)) for j in range(m)]
-    return jnp.stack([sum(h[j] * W[i, j] for j in range(m)) + b[i] for i in range(n)])
+    """`apply_linear` on a feature-major batch, unrolled over the small, static n and m."""
+    return _readout_unrolled(params.W, _hidden_unrolled(params.W, xt), params.b)
 
 
 def apply_relu_output_feature_major(params: TiedParams, xt: Float[Array, "feature batch"]
@@ -87,18 +141,51 @@ def apply_relu_output_feature_major(params: TiedParams, xt: Float[Array, "featur
     return jax.nn.relu(apply_linear_feature_major(params, xt))
 
 
+def apply_relu_hidden_feature_major(params: TiedParams, xt: Float[Array, "feature batch"]
+                                    ) -> Float[Array, "feature batch"]:
+    """`apply_relu_hidden` on a feature-major batch, unrolled."""
+    h = [jax.nn.relu(h_j) for h_j in _hidden_unrolled(params.W, xt)]
+    return jax.nn.relu(_readout_unrolled(params.W, h, params.b))
+
+
+def apply_mlp_feature_major(params: MLPParams, xt: Float[Array, "feature batch"]
+                            ) -> Float[Array, "feature batch"]:
+    """`apply_mlp` on a feature-major batch, unrolled."""
+    h = [jax.nn.relu(h_j) for h_j in _hidden_unrolled(params.W, xt)]
+    return jax.nn.relu(_readout_unrolled(params.W_out, h, params.b))
+
+
+TIED_DIMS = {"W": ("feature", "hidden"), "b": ("feature",)}
+
+
 @dataclasses.dataclass(frozen=True)
 class ModelKind:
-    """A model family: how to initialise it, how to run it, and one line about it.
+    """A model family: its parameters, how to run it, what it sees and what it must output.
 
-    `apply_feature_major`, if given, computes the same function on a (feature, batch) input and
-    is used in training when the weights are small (n_features * n_hidden <= UNROLL_MAX_WEIGHTS).
+    Attributes:
+      init: (key, ModelConfig) -> params, a flax struct of arrays.
+      apply: (params, x (batch, feature)) -> prediction (batch, feature).
+      description: one line for listings.
+      apply_feature_major: optional, the same function on a (feature, batch) input; used in
+        training when the weights are small (n_features * n_hidden <= UNROLL_MAX_WEIGHTS).
+      sample: (key, feature_probability (feature,), batch_size) -> inputs (feature, batch).
+      target: elementwise map from inputs to the wanted outputs; None for reconstruction.
+      param_dims: dims of each parameter in results, e.g. {"W": ("feature", "hidden")}; every
+        kind has W (feature, hidden) (feature i's input direction) and b (feature,).
     """
 
     init: Callable[[jax.Array, Any], Any]
     apply: Callable[[Any, jax.Array], jax.Array]
     description: str
     apply_feature_major: Callable[[Any, jax.Array], jax.Array] | None = None
+    sample: Callable[[jax.Array, jax.Array, int], jax.Array] = sample_sparse_uniform_feature_major
+    target: Callable[[jax.Array], jax.Array] | None = None
+    param_dims: Mapping[str, tuple[str, ...]] = dataclasses.field(
+        default_factory=lambda: dict(TIED_DIMS))
+
+    def wanted(self, x: jax.Array) -> jax.Array:
+        """The output the model should produce for input `x` (any layout)."""
+        return x if self.target is None else self.target(x)
 
 
 UNROLL_MAX_WEIGHTS = 64  # measured on CPU: 4x faster at 3x2 and 5x2, 2.7x at 10x5, even at 20x5
@@ -109,6 +196,15 @@ MODEL_KINDS: dict[str, ModelKind] = {
     "relu_output": ModelKind(init_tied, apply_relu_output,
                              "tied autoencoder with output ReLU, x' = ReLU(W^T W x + b)",
                              apply_relu_output_feature_major),
+    "relu_hidden": ModelKind(init_tied, apply_relu_hidden,
+                             "tied, ReLU hidden layer, x' = ReLU(W^T ReLU(W x) + b)",
+                             apply_relu_hidden_feature_major),
+    "abs_mlp": ModelKind(init_mlp, apply_mlp,
+                         "untied MLP computing |x|, y' = ReLU(W_out ReLU(W x) + b), x_i in [-1, 1]",
+                         apply_mlp_feature_major, sample=sample_sparse_signed_feature_major,
+                         target=jnp.abs,
+                         param_dims={"W": ("feature", "hidden"), "W_out": ("feature", "hidden"),
+                                     "b": ("feature",)}),
 }
 
 
@@ -120,18 +216,21 @@ def uses_feature_major(cfg: ModelConfig) -> bool:
 
 def weighted_mse(params, x: Float[Array, "batch feature"], importance: Float[Array, " feature"],
                  kind: str) -> Float[Array, ""]:
-    """Importance-weighted reconstruction loss, L = mean_batch sum_i I_i (x_i - x'_i)^2.
+    """Importance-weighted loss, L = mean_batch sum_i I_i (y_i - x'_i)^2, y = the kind's target
+    of x (x itself for the autoencoders).
 
     Sums over features as the TMS text writes it (the released notebook averages over features
     instead; AdamW is invariant to that constant factor up to eps). With unit-norm inputs, as in
     Henighan et al. 2023, predicting 0 gives a loss of exactly 1.
     """
-    err = x - MODEL_KINDS[kind].apply(params, x)
+    model = MODEL_KINDS[kind]
+    err = model.wanted(x) - model.apply(params, x)
     return jnp.mean(jnp.sum(importance * err**2, axis=-1))
 
 
 def weighted_mse_feature_major(params, xt: Float[Array, "feature batch"],
                                importance: Float[Array, " feature"], kind: str) -> Float[Array, ""]:
     """`weighted_mse` of a feature-major batch, through the kind's unrolled apply."""
-    err = xt - MODEL_KINDS[kind].apply_feature_major(params, xt)
+    model = MODEL_KINDS[kind]
+    err = model.wanted(xt) - model.apply_feature_major(params, xt)
     return jnp.mean(jnp.sum(importance[:, None] * err**2, axis=0))

@@ -9,6 +9,8 @@ A result directory holds
 `Result.to_xarray()` has, for a sweep with axes (a1, a2, ...):
     W        (a1, a2, ..., feature, hidden)   feature directions, W[..., i, :] = W_i
     b        (a1, a2, ..., feature)           output bias
+    ...      any further parameter of the model kind, with the dims its `param_dims` gives
+             (e.g. W_out (a1, ..., feature, hidden) for abs_mlp)
     loss     (a1, a2, ...)                    mean training loss over the last log window
     loss_history (a1, a2, ..., step)          mean training loss per log window
     diverged (a1, a2, ...)                    True where the loss or a parameter is NaN/inf
@@ -31,6 +33,7 @@ import xarray as xr
 
 from toysuper.checkpoint import CHUNK_DIR, ChunkStore, atomic_write_bytes, log, npz_bytes
 from toysuper.config import PER_FEATURE_FIELDS
+from toysuper.models import MODEL_KINDS
 from toysuper.sweep import Sweep
 
 CONFIG_FILE, RESULT_FILE = "config.json", "result.npz"
@@ -72,23 +75,24 @@ class Result:
 
     @classmethod
     def from_arrays(cls, sweep: Sweep, arrays: dict[str, np.ndarray]) -> Result:
-        """Build from flat per-point arrays: W (size, n, m), b (size, n), history (size, windows),
-        diverged_step (size,)."""
+        """Build from flat per-point arrays: each parameter of the model kind (W (size, n, m),
+        b (size, n), ...), history (size, windows) and diverged_step (size,)."""
         dims = tuple(a.name for a in sweep.axes)
         shape = sweep.shape
-        W = arrays["W"].reshape(*shape, *arrays["W"].shape[1:])
-        b = arrays["b"].reshape(*shape, *arrays["b"].shape[1:])
+        param_dims = MODEL_KINDS[sweep.model.kind].param_dims
+        params = {name: arrays[name].reshape(*shape, *arrays[name].shape[1:])
+                  for name in param_dims}
         history = arrays["history"].reshape(*shape, arrays["history"].shape[-1])
         diverged_step = arrays["diverged_step"].reshape(shape)
-        finite = (np.isfinite(history).all(-1) & np.isfinite(W).all((-2, -1))
-                  & np.isfinite(b).all(-1) & (diverged_step < 0))
+        finite = np.isfinite(history).all(-1) & (diverged_step < 0)
+        for value in params.values():
+            finite &= np.isfinite(value).reshape(*shape, -1).all(-1)
         coords = {a.name: a.coords for a in sweep.axes}
         coords |= {"feature": np.arange(sweep.model.n_features),
                    "hidden": np.arange(sweep.model.n_hidden),
                    "step": (np.arange(history.shape[-1]) + 1) * sweep.train.log_every}
-        data = {
-            "W": ((*dims, "feature", "hidden"), W),
-            "b": ((*dims, "feature"), b),
+        data = {name: ((*dims, *param_dims[name]), value) for name, value in params.items()}
+        data |= {
             "loss": (dims, history[..., -1]),
             "loss_history": ((*dims, "step"), history),
             "diverged": (dims, ~finite),

@@ -21,7 +21,6 @@ from flax import struct
 from jaxtyping import Array, Float
 
 from toysuper.config import Hyper, ModelConfig, TrainConfig
-from toysuper.data import sample_sparse_uniform_feature_major
 from toysuper.models import (
     MODEL_KINDS,
     uses_feature_major,
@@ -89,6 +88,7 @@ def advance(state: TrainState, hyper: Hyper, model_cfg: ModelConfig, train_cfg: 
       The new state and the mean training loss of each window, shape (n_steps // log_every,).
     """
     opt = optimizer(hyper, train_cfg)
+    sample = MODEL_KINDS[model_cfg.kind].sample
     if uses_feature_major(model_cfg):  # small models: unrolled, elementwise over the batch
         loss_and_grad = jax.value_and_grad(weighted_mse_feature_major)
     else:
@@ -97,8 +97,8 @@ def advance(state: TrainState, hyper: Hyper, model_cfg: ModelConfig, train_cfg: 
 
     def step(carry, _):
         params, opt_state, t, diverged = carry
-        xt = sample_sparse_uniform_feature_major(jax.random.fold_in(state.data_key, t),
-                                                 hyper.feature_probability, train_cfg.batch_size)
+        xt = sample(jax.random.fold_in(state.data_key, t), hyper.feature_probability,
+                    train_cfg.batch_size)
         loss, grads = loss_and_grad(params, xt, hyper.importance, model_cfg.kind)
         updates, opt_state = opt.update(grads, opt_state, params)
         diverged = jnp.where((diverged < 0) & ~jnp.isfinite(loss), t, diverged)

@@ -1,12 +1,21 @@
 """Registry of paper experiments: `toysuper list` and `toysuper run NAME`."""
 
-from toysuper.experiments import geometry, intro, perturb_feature, phase, sparsity_sweep
+from toysuper.experiments import (
+    absolute_value,
+    geometry,
+    intro,
+    perturb_feature,
+    phase,
+    privileged_basis,
+    sparsity_sweep,
+)
 from toysuper.experiments.base import FIDELITIES, Claim, Experiment
 
 REGISTRY: dict[str, Experiment] = {
     e.name: e for e in (intro.EXPERIMENT, sparsity_sweep.EXPERIMENT, phase.PHASE_2IN1,
                         phase.PHASE_3IN2, geometry.EXPERIMENT,
-                        perturb_feature.EXPERIMENT)
+                        perturb_feature.EXPERIMENT, privileged_basis.EXPERIMENT,
+                        absolute_value.EXPERIMENT)
 }
 
 

@@ -139,6 +139,17 @@ def reproduce(fidelity: str = "quick", out: str | Path = "results",
     return path
 
 
+def claims_table(claims: list[dict]) -> list[str]:
+    """The lines of a Markdown table of claims (as in metrics.json): statement, paper, measured,
+    PASS or **FAIL**."""
+    lines = ["| claim | paper | measured | result |", "|---|---|---|---|"]
+    for c in claims:
+        measured = json.dumps(c["measured"]).replace("|", "\\|")
+        lines.append(f"| {c['statement']} | {c['paper']} | `{measured}` | "
+                     f"{'PASS' if c['passed'] else '**FAIL**'} |")
+    return lines
+
+
 def render_report(reports: list[dict], fidelity: str, seconds: float) -> str:
     """REPORT.md: per experiment its figures and a claims table; a summary count at the end."""
     lines = [
@@ -158,14 +169,9 @@ def render_report(reports: list[dict], fidelity: str, seconds: float) -> str:
         if r["choices"]:
             lines += [f"Values chosen where the paper is silent: {r['choices']}.", ""]
         lines += [f"![{stem}]({r['experiment']}/{png})" for stem, png in r["figures"].items()]
-        lines += ["", "| claim | paper | measured | result |", "|---|---|---|---|"]
-        for c in r["claims"]:
-            measured = json.dumps(c["measured"]).replace("|", "\\|")
-            lines.append(f"| {c['statement']} | {c['paper']} | `{measured}` | "
-                         f"{'PASS' if c['passed'] else '**FAIL**'} |")
-            passed += c["passed"]
-            total += 1
-        lines.append("")
+        lines += ["", *claims_table(r["claims"]), ""]
+        passed += sum(c["passed"] for c in r["claims"])
+        total += len(r["claims"])
     lines += ["## Summary", "", f"**{passed} of {total} claims passed** at {fidelity} fidelity."]
     failed = [f"{r['experiment']}: {c['name']}" for r in reports for c in r["claims"]
               if not c["passed"]]
