@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from toysuper.analysis.population import population_loss
 from toysuper.config import ModelConfig
 from toysuper.data import sample_sparse_uniform, sample_sparse_uniform_feature_major
 from toysuper.models import (
@@ -103,3 +104,20 @@ def test_feature_major_sampler_is_the_transposed_batch():
     p = jnp.full(5, 0.3)
     np.testing.assert_array_equal(sample_sparse_uniform(jax.random.key(2), p, 512),
                                   sample_sparse_uniform_feature_major(jax.random.key(2), p, 512).T)
+
+
+def test_exact_loss_of_relu_hidden_matches_monte_carlo():
+    rng = np.random.default_rng(5)
+    params = TiedParams(jnp.asarray(rng.normal(size=(3, 2)), jnp.float32),
+                        jnp.asarray([-0.1, 0.05, 0.2], jnp.float32))
+    p, importance = jnp.asarray([0.3, 0.6, 0.1]), jnp.asarray([1.0, 0.7, 0.5])
+    exact = population_loss(params, p, importance, "relu_hidden", resolution=64)
+    x = sample_sparse_uniform(jax.random.key(4), p, 1_000_000)
+    np.testing.assert_allclose(weighted_mse(params, x, importance, "relu_hidden"), exact,
+                               rtol=5e-3)
+
+
+def test_exact_loss_refuses_kinds_with_other_inputs_or_targets():
+    params = MODEL_KINDS["abs_mlp"].init(jax.random.key(0), ModelConfig(3, 6, "abs_mlp"))
+    with pytest.raises(ValueError, match="kind='abs_mlp' is invalid"):
+        population_loss(params, jnp.full(3, 0.5), jnp.ones(3), "abs_mlp")

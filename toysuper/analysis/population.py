@@ -17,6 +17,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from toysuper.config import _require
+from toysuper.data import sample_sparse_uniform_feature_major
 from toysuper.models import MODEL_KINDS, TiedParams
 
 
@@ -71,8 +73,12 @@ def population_loss(params, feature_probability: Float[Array, " feature"],
       >>> params = TiedParams(jnp.array([[1.0], [0.0]]), jnp.array([0.0, 0.05]))
       >>> population_loss(params, jnp.array([0.1, 0.1]), jnp.array([1.0, 1.0]))  # 0.1/3 - 0.1**2/4
     """
+    model = MODEL_KINDS[kind]
+    _require(model.sample is sample_sparse_uniform_feature_major and model.target is None, "kind",
+             kind, "a reconstruction model on sparse uniform inputs (linear, relu_output, "
+             "relu_hidden); the exact loss of other input distributions is not implemented")
     points, active, volume = quadrature(len(importance), resolution)
-    err = points - MODEL_KINDS[kind].apply(params, jnp.asarray(points))
+    err = points - model.apply(params, jnp.asarray(points))
     per_point = jnp.sum(jnp.asarray(importance) * err**2, axis=-1)
     return jnp.sum(subset_weights(feature_probability, active, volume) * per_point)
 
