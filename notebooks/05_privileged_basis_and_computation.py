@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -28,12 +30,10 @@
 # %%
 from pathlib import Path
 
-import numpy as np
 from IPython.display import Image, Markdown
 
 import toysuper as ts
 from toysuper.analysis.neurons import connections, neuron_groups, regime
-from toysuper.experiments import absolute_value
 from toysuper.experiments.runner import claims_table, run_experiment
 
 RESULTS = Path("../results")
@@ -50,18 +50,23 @@ Image(RESULTS / "privileged_basis" / "privileged_basis.png")
 Markdown("\n".join(claims_table(basis_report["claims"])))
 
 # %% [markdown]
-# Why restarts matter: the regime of every restart at each density (the figure shows the best).
-# Dense models often stop in a rotated basis that the ReLU punishes; the lowest loss is the
-# monosemantic one.
+# Why restarts matter: the regime of every restart at each density, from `metrics.json` (the
+# figure shows the best). Dense models often stop in a rotated basis that the ReLU punishes; the
+# lowest loss is the monosemantic one.
 
 # %%
-ds = ts.load(RESULTS / "privileged_basis").to_xarray()
-for density in ds["feature_probability"].values:
-    models = ds.sel(feature_probability=density)
-    labels = [regime(connections(w)) for w in models["W"].values]
-    best = int(models["loss"].argmin())
-    print(f"1-S = {density:<5.3g} best: {labels[best]:<13} "
-          f"restarts: {dict(zip(*np.unique(labels, return_counts=True), strict=True))}")
+for row in basis_report["metrics"]["per_density"]:
+    print(f"1-S = {row['feature_probability']:<5.3g} best: {row['regime']:<24} "
+          f"restarts: {row['restarts_by_regime']}")
+
+# %% [markdown]
+# The analysis works on any weights: the best dense model's neuron groups, straight from the
+# `xarray.Dataset`.
+
+# %%
+best = ts.load(RESULTS / "privileged_basis").best_over("seed").to_xarray()
+links = connections(best["W"].sel(feature_probability=1.0).values)
+print(regime(links), [g.describe() for g in neuron_groups(links)])
 
 # %% [markdown]
 # ## Computing |x| in superposition
@@ -81,10 +86,6 @@ Markdown("\n".join(claims_table(abs_report["claims"])))
 # neurons that inhibit the weak feature's output:
 
 # %%
-big = ts.load(RESULTS / "absolute_value" / "n100_m40").to_xarray()
-for density in big["feature_probability"].values:
-    model = big.sel(feature_probability=density)
-    motifs = absolute_value.asymmetric_motifs(model["W"].values, model["W_out"].values)
-    groups = neuron_groups(connections(model["W"].values, signed=True))
-    print(f"1-S = {density:<6.3g} largest neuron group: {groups[0].describe():<9} "
-          f"motifs: {motifs[:2]}")
+for row in abs_report["metrics"]["n100_m40"]:
+    print(f"1-S = {row['feature_probability']:<6.3g} polysemantic neurons: "
+          f"{row['polysemantic_neurons']:<3} motifs: {row['asymmetric_motifs'][:2]}")

@@ -70,9 +70,10 @@ def on_neuron_pairs(links: np.ndarray) -> bool:
 
 
 def describe(W: np.ndarray) -> dict:
-    """One model's neuron usage: regime, groups, features per neuron, neurons per feature."""
+    """One model's neuron usage: regime (`regime`, or NEURON_PAIRS), groups, features per
+    neuron, neurons per feature."""
     links = connections(W)
-    return {"regime": regime(links), "neuron_pairs": on_neuron_pairs(links),
+    return {"regime": NEURON_PAIRS if on_neuron_pairs(links) else regime(links),
             "groups": [g.describe() for g in neuron_groups(links)],
             "features_per_neuron": features_per_neuron(links).tolist(),
             "neurons_per_feature": neurons_per_feature(links).tolist()}
@@ -91,7 +92,7 @@ def analyse(result: Result) -> tuple[dict, list[Claim], dict]:
         per_density.append({"feature_probability": density, **found,
                             "loss": rounded(best["loss"].values[k], 5),
                             "restarts_by_regime": dict(all_regimes.most_common())})
-        regimes[density] = NEURON_PAIRS if found["neuron_pairs"] else found["regime"]
+        regimes[density] = found["regime"]
 
     claims = []
     for name, densities, paper in (
