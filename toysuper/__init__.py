@@ -5,6 +5,7 @@ Reproduces Elhage et al., "Toy Models of Superposition" (2022) and Henighan et a
 """
 
 from toysuper.config import (
+    DatasetConfig,
     Hyper,
     ModelConfig,
     TrainConfig,
@@ -21,6 +22,7 @@ __version__ = "0.1.0"
 __all__ = [
     "MODEL_KINDS",
     "Axis",
+    "DatasetConfig",
     "Hyper",
     "ModelConfig",
     "Result",

@@ -20,6 +20,7 @@ import numpy as np
 from flax import struct
 
 SCHEDULES = ("constant", "linear", "warmup_cosine")
+LAYOUTS = ("sparse", "dense")
 
 
 def _require(ok: bool, field: str, value, allowed: str) -> None:
@@ -58,6 +59,38 @@ class ModelConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class DatasetConfig:
+    """A fixed, finite training set per model, trained full batch (Henighan et al. 2023); static.
+
+    Each model trains on the first `Hyper.dataset_size` points of the training set named by
+    `Hyper.dataset_seed`: sparse uniform points, each rescaled to unit norm (see
+    `toysuper.data.sparse_dataset`). Sets of every size are stored padded to `capacity` rows
+    and the rows past a model's size are masked, so the dataset size is a traced, sweepable value.
+
+    Args:
+      capacity: rows stored per model, at least the largest dataset_size of the sweep. Every
+        model pays for `capacity` rows, so sweeps over sizes far apart are best split into a few
+        capacities (see `toysuper.experiments.double_descent`).
+      max_active: K, the slots per point for its active features (indices and values). It must
+        make an overflow negligible: `toysuper.data.min_max_active(n, p, capacity)` gives it.
+      layout: "sparse" computes from the K slots and never forms the dense (capacity, n)
+        batch (needed at n=10,000); "dense" scatters them into that batch first (the
+        reference the sparse path is tested against).
+    """
+
+    capacity: int
+    max_active: int
+    layout: str = "sparse"
+
+    def __post_init__(self):
+        for name in ("capacity", "max_active"):
+            value = getattr(self, name)
+            _require(_is_int(value) and value >= 1, f"dataset.{name}", value, "an integer >= 1")
+        _require(self.layout in LAYOUTS, "dataset.layout", self.layout,
+                 f"one of {', '.join(LAYOUTS)}")
+
+
+@dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """Static training setup; a compile key.
 
@@ -70,6 +103,8 @@ class TrainConfig:
         cosine decay to 0 at `steps`, as in Henighan et al. 2023).
       warmup_steps: used by warmup_cosine only.
       b1, b2, eps: AdamW moments and epsilon (PyTorch's defaults, set explicitly).
+      dataset: None to draw a fresh batch of `batch_size` points every step (TMS); a
+        `DatasetConfig` to train full batch on a fixed training set (`batch_size` is unused).
     """
 
     steps: int = 10_000
@@ -80,6 +115,7 @@ class TrainConfig:
     b1: float = 0.9
     b2: float = 0.999
     eps: float = 1e-8
+    dataset: DatasetConfig | None = None
 
     def __post_init__(self):
         for name in ("steps", "batch_size", "log_every"):
@@ -94,6 +130,17 @@ class TrainConfig:
         _require(0 <= self.b1 < 1, "b1", self.b1, "a number in [0, 1)")
         _require(0 <= self.b2 < 1, "b2", self.b2, "a number in [0, 1)")
         _require(self.eps > 0, "eps", self.eps, "a number > 0")
+        if isinstance(self.dataset, dict):  # from JSON
+            object.__setattr__(self, "dataset", DatasetConfig(**self.dataset))
+        _require(self.dataset is None or isinstance(self.dataset, DatasetConfig), "dataset",
+                 self.dataset, "None or a DatasetConfig")
+
+    def to_dict(self) -> dict:
+        """JSON-able fields; `dataset` only when set (so older configs keep their hash)."""
+        d = dataclasses.asdict(self)
+        if self.dataset is None:
+            del d["dataset"]
+        return d
 
 
 @struct.dataclass
@@ -106,6 +153,10 @@ class Hyper:
       lr: () peak learning rate.
       weight_decay: () decoupled (AdamW) weight decay.
       seed: () int, the model's seed; its PRNG key derives from this alone.
+      dataset_size: () int, T, the points of the fixed training set this model trains on;
+        used with `TrainConfig.dataset` only (0 there means the dataset's whole capacity).
+      dataset_seed: () int, names the training and test sets (`toysuper.data.dataset_keys`);
+        models with the same dataset_seed share them whatever their seed or sweep.
     """
 
     feature_probability: jnp.ndarray
@@ -113,10 +164,12 @@ class Hyper:
     lr: jnp.ndarray
     weight_decay: jnp.ndarray
     seed: jnp.ndarray
+    dataset_size: jnp.ndarray
+    dataset_seed: jnp.ndarray
 
     @classmethod
     def create(cls, n_features: int, *, feature_probability=1.0, importance=1.0, lr=1e-3,
-               weight_decay=0.01, seed=0) -> Hyper:
+               weight_decay=0.01, seed=0, dataset_size=0, dataset_seed=0) -> Hyper:
         """Validated hyperparameters, scalars broadcast to per-feature vectors (numpy leaves)."""
         return cls(
             feature_probability=per_feature(feature_probability, n_features,
@@ -125,6 +178,8 @@ class Hyper:
             lr=as_array(lr, "lr", np.float32),
             weight_decay=as_array(weight_decay, "weight_decay", np.float32),
             seed=as_array(seed, "seed", np.int32),
+            dataset_size=as_array(dataset_size, "dataset_size", np.int32),
+            dataset_seed=as_array(dataset_seed, "dataset_seed", np.int32),
         ).validated()
 
     def validated(self) -> Hyper:
@@ -140,14 +195,17 @@ class Hyper:
         wd = np.asarray(self.weight_decay)
         _require(bool(np.all(np.isfinite(wd) & (wd >= 0))), "weight_decay", _show(wd),
                  "finite values >= 0")
-        seed = np.asarray(self.seed)
-        _require(np.issubdtype(seed.dtype, np.integer) and bool(np.all(seed >= 0)), "seed",
-                 _show(seed), "integers >= 0")
+        for field in INT_FIELDS:
+            value = np.asarray(getattr(self, field))
+            _require(np.issubdtype(value.dtype, np.integer) and bool(np.all(value >= 0)), field,
+                     _show(value), "integers >= 0")
         return self
 
 
 HYPER_FIELDS = tuple(f.name for f in dataclasses.fields(Hyper))
 PER_FEATURE_FIELDS = ("feature_probability", "importance")
+INT_FIELDS = ("seed", "dataset_size", "dataset_seed")
+DATASET_FIELDS = ("dataset_size", "dataset_seed")
 
 
 def as_array(value, field: str, dtype) -> np.ndarray:

@@ -1,8 +1,13 @@
-"""Samplers: pure functions of a PRNG key (TMS section 2, "Demonstrating superposition")."""
+"""Samplers: pure functions of a PRNG key (TMS section 2, "Demonstrating superposition"), and
+the fixed finite datasets of Henighan et al. 2023, stored sparsely."""
+
+import math
 
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+import numpy as np
+from flax import struct
+from jaxtyping import Array, Float, Int
 
 
 def sample_sparse_uniform_feature_major(key: jax.Array,
@@ -51,3 +56,99 @@ def sample_sparse_signed_feature_major(key: jax.Array,
     p = jnp.asarray(feature_probability, jnp.float32)
     u = jax.random.uniform(key, (p.shape[-1], batch_size), jnp.float32)
     return jnp.where(u < p[:, None], 2.0 * u / p[:, None] - 1.0, 0.0)
+
+
+@struct.dataclass
+class SparseBatch:
+    """Points stored by their active features: point t is sum_k values[t, k] e_{indices[t, k]}.
+
+    Unused slots hold value 0 (their index is arbitrary), so sums over slots need no mask.
+
+    Attributes:
+      indices: (points, max_active) int32 feature indices.
+      values: (points, max_active) float32 values.
+    """
+
+    indices: Int[Array, "point slot"]
+    values: Float[Array, "point slot"]
+
+
+DATASET_STREAM = 2**32 - 1  # fold_in data of dataset keys; no model seed (< 2**31) uses it
+
+
+def dataset_keys(dataset_seed) -> tuple[jax.Array, jax.Array]:
+    """(training-set key, test-set key) of the datasets named `dataset_seed`.
+
+    Derived from `dataset_seed` alone (not the root seed nor a model's seed), so models that
+    share a dataset_seed train on the same points; never equal to a model's key
+    `fold_in(key(root), seed)`.
+    """
+    return tuple(jax.random.split(jax.random.fold_in(
+        jax.random.fold_in(jax.random.key(0), DATASET_STREAM), dataset_seed)))
+
+
+def sample_sparse_point(key: jax.Array, feature_probability, n_features: int,
+                        max_active: int) -> SparseBatch:
+    """One sparse uniform point rescaled to unit norm (Henighan et al. 2023), as K slots.
+
+    Each feature is active independently with probability p (one p for all features), with a
+    U[0, 1) value. The active positions of such a Bernoulli sequence are the partial sums of
+    i.i.d. Geometric(p) gaps, so K gap draws give the first K active features exactly, in
+    O(K) work instead of O(n); the point is exact unless more than K features are active
+    (`min_max_active` makes that negligible). A point with no active feature (probability
+    (1 - p)^n) is replaced by a one-hot point on a uniformly drawn feature, so every point has
+    norm 1 and predicting 0 has a loss of exactly 1.
+
+    Returns:
+      SparseBatch with indices and values of shape (max_active,).
+    """
+    k_gap, k_value, k_empty = jax.random.split(key, 3)
+    position = jnp.cumsum(jax.random.geometric(k_gap, feature_probability, (max_active,))) - 1
+    active = position < n_features
+    values = jnp.where(active, jax.random.uniform(k_value, (max_active,)), 0.0)
+    indices = jnp.where(active, position, 0).astype(jnp.int32)
+    norm = jnp.sqrt(jnp.sum(values**2))
+    empty = norm == 0
+    one_hot = jax.random.randint(k_empty, (), 0, n_features, jnp.int32)
+    indices = indices.at[0].set(jnp.where(empty, one_hot, indices[0]))
+    values = jnp.where(empty, (jnp.arange(max_active) == 0).astype(jnp.float32),
+                       values / jnp.where(empty, 1.0, norm))
+    return SparseBatch(indices=indices, values=values)
+
+
+def sparse_dataset(key: jax.Array, feature_probability, n_features: int, size: int,
+                   max_active: int) -> SparseBatch:
+    """`size` points of `sample_sparse_point`, point t drawn from fold_in(key, t).
+
+    So the first T points do not depend on `size`: sets of every size are prefixes of one
+    sequence. Shapes (size, max_active).
+
+    Example:
+      >>> train_key, test_key = dataset_keys(0)
+      >>> data = sparse_dataset(train_key, 0.01, 1000, 512, 40)   # indices, values (512, 40)
+    """
+    keys = jax.vmap(lambda t: jax.random.fold_in(key, t))(jnp.arange(size))
+    return jax.vmap(lambda k: sample_sparse_point(k, feature_probability, n_features,
+                                                  max_active))(keys)
+
+
+def densify(batch: SparseBatch, n_features: int) -> Float[Array, "point feature"]:
+    """The dense (points, n_features) form of a `SparseBatch`."""
+    rows = jnp.arange(batch.indices.shape[0])[:, None]
+    dense = jnp.zeros((batch.indices.shape[0], n_features), jnp.float32)
+    return dense.at[rows, batch.indices].add(batch.values)
+
+
+def min_max_active(n_features: int, feature_probability: float, points: int,
+                   miss: float = 1e-6) -> int:
+    """The least K such that, in `points` points, P(some point has more than K active features)
+    < `miss` (a Binomial(n, p) tail, union bound over points)."""
+    n, p = int(n_features), float(feature_probability)
+    if p >= 1:
+        return n
+    k = np.arange(n + 1)
+    log_pmf = (np.array([math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1)
+                         for i in k]) + k * math.log(p) + (n - k) * math.log1p(-p))
+    tail = np.cumsum(np.exp(log_pmf)[::-1])[::-1]  # tail[K] = P(active >= K)
+    above = np.append(tail[1:], 0.0)  # above[K] = P(active > K)
+    return int(np.argmax(above * points < miss))

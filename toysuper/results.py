@@ -32,7 +32,7 @@ import numpy as np
 import xarray as xr
 
 from toysuper.checkpoint import CHUNK_DIR, ChunkStore, atomic_write_bytes, log, npz_bytes
-from toysuper.config import PER_FEATURE_FIELDS
+from toysuper.config import DATASET_FIELDS, PER_FEATURE_FIELDS
 from toysuper.models import MODEL_KINDS
 from toysuper.sweep import Sweep
 
@@ -100,6 +100,8 @@ class Result:
         }
         swept = {a.field: a for a in sweep.axes}
         for field, value in dataclasses.asdict(sweep.base).items():
+            if field in DATASET_FIELDS and sweep.train.dataset is None:
+                continue
             feature_dim = ("feature",) if field in PER_FEATURE_FIELDS else ()
             axis = swept.get(field)
             if axis is None:

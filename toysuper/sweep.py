@@ -28,15 +28,20 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from toysuper.config import (
+    DATASET_FIELDS,
     HYPER_FIELDS,
+    INT_FIELDS,
     PER_FEATURE_FIELDS,
     Hyper,
     ModelConfig,
     TrainConfig,
     _require,
+    _show,
     as_array,
     per_feature,
 )
+from toysuper.data import min_max_active, sample_sparse_uniform_feature_major
+from toysuper.models import MODEL_KINDS
 from toysuper.train import advance, init_state, point_key, state_from_leaves, state_leaves
 
 CHUNK_MEMORY_BYTES = 1 << 30  # default per-chunk working-set budget for the chunk-size estimate
@@ -62,7 +67,7 @@ class Axis:
         field = self.field or self.name
         _require(field in HYPER_FIELDS, f"axis {self.name!r} field", field,
                  f"one of {', '.join(HYPER_FIELDS)}")
-        dtype = np.int32 if field == "seed" else np.float32
+        dtype = np.int32 if field in INT_FIELDS else np.float32
         values = as_array(list(self.values) if isinstance(self.values, range) else self.values,
                           f"axis {self.name!r} values", dtype)
         _require(values.ndim >= 1 and len(values) >= 1, f"axis {self.name!r}", values.tolist(),
@@ -130,11 +135,48 @@ class Sweep:
         self.base.validated()
         for a in axes:
             self.base.replace(**{a.field: a.values}).validated()
+        self._check_dataset()
+
+    def _check_dataset(self) -> None:
+        """With a fixed dataset: sizes within capacity, one density per model, enough slots,
+        a kind that can train on it. Without one: no dataset fields set."""
+        cfg = self.train.dataset
+        set_here = [f for f in DATASET_FIELDS if f in self.fixed or any(
+            a.field == f for a in self.axes)]
+        if cfg is None:
+            _require(not set_here, "Hyper fields", set_here, "dataset_size and dataset_seed "
+                     "only with TrainConfig(dataset=DatasetConfig(...)), a fixed training set")
+            return
+        kind = MODEL_KINDS[self.model.kind]
+        _require(kind.sample is sample_sparse_uniform_feature_major and kind.target is None,
+                 "model.kind", self.model.kind, "a reconstruction kind with sparse uniform inputs "
+                 "for a fixed dataset (linear, relu_output)")
+        _require(cfg.layout == "dense" or kind.output_activation is not None, "model.kind",
+                 self.model.kind, "a kind with an output_activation for dataset.layout='sparse'")
+        sizes = [self.base.dataset_size] + [a.values for a in self.axes
+                                            if a.field == "dataset_size"]
+        for size in sizes:
+            _require(bool(np.all((size >= 1) & (size <= cfg.capacity))), "dataset_size",
+                     np.max(size), f"integers in [1, dataset.capacity={cfg.capacity}]")
+        probabilities = [np.asarray(self.base.feature_probability)[None]] + [
+            a.values.reshape(len(a), -1) for a in self.axes if a.field == "feature_probability"]
+        for p in probabilities:  # (points, 1 or n_features)
+            _require(bool(np.all(p == p[:, :1])), "feature_probability", _show(p),
+                     "one density for all features of a model with a fixed dataset")
+        densest = max(float(np.max(p)) for p in probabilities)
+        need = min_max_active(self.model.n_features, densest, cfg.capacity)
+        _require(cfg.max_active >= need, "dataset.max_active", cfg.max_active,
+                 f">= {need} for n_features={self.model.n_features} at density {densest:g} "
+                 f"(more active features than slots has probability >= 1e-6 otherwise)")
 
     @property
     def base(self) -> Hyper:
-        """Hyperparameters of a point before its axes are applied."""
-        return Hyper.create(self.model.n_features, **self.fixed)
+        """Hyperparameters of a point before its axes are applied (a fixed dataset's size
+        defaults to its capacity)."""
+        fixed = dict(self.fixed)
+        if self.train.dataset is not None:
+            fixed.setdefault("dataset_size", self.train.dataset.capacity)
+        return Hyper.create(self.model.n_features, **fixed)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -164,7 +206,7 @@ class Sweep:
 
         return {
             "model": dataclasses.asdict(self.model),
-            "train": dataclasses.asdict(self.train),
+            "train": self.train.to_dict(),
             "axes": [{"name": a.name, "field": a.field, "values": plain(a.values),
                       "coords": plain(a.coords)} for a in self.axes],
             "fixed": {f: plain(per_feature(v, self.model.n_features, f)
@@ -186,9 +228,15 @@ class Sweep:
 
 
 def estimate_bytes_per_model(model: ModelConfig, train: TrainConfig) -> int:
-    """Rough working set of one model's training step: batch activations, gradients, params."""
+    """Rough working set of one model's training step: batch activations, gradients, params
+    (with a fixed dataset, its rows: K slots each, and n outputs or a dense input)."""
     n, m, batch = model.n_features, model.n_hidden, train.batch_size
-    return 4 * (batch * (8 * n + 4 * m) + 8 * n * m + 8 * n)
+    per_row = 8 * n + 4 * m
+    if train.dataset is not None:
+        batch = train.dataset.capacity
+        per_row += 4 * train.dataset.max_active * (m + 2) + (n if train.dataset.layout == "dense"
+                                                             else 0)
+    return 4 * (batch * per_row + 8 * n * m + 8 * n)
 
 
 def default_chunk_size(sweep: Sweep, memory_bytes: int = CHUNK_MEMORY_BYTES) -> int:

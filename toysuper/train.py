@@ -1,5 +1,8 @@
 """One training run as a pure function: data sampled inside `lax.scan`, AdamW, loss history.
 
+With `TrainConfig.dataset` set, a run instead trains full batch on a fixed training set (Henighan
+et al. 2023), regenerated from its key at the start of each `advance` rather than carried.
+
     params, history = train(key, hyper, model_cfg, train_cfg)
 
 A run is `init_state` followed by `advance` over all steps. `advance` may also be called on
@@ -21,11 +24,14 @@ from flax import struct
 from jaxtyping import Array, Float
 
 from toysuper.config import Hyper, ModelConfig, TrainConfig
+from toysuper.data import dataset_keys, densify, sparse_dataset
 from toysuper.models import (
     MODEL_KINDS,
     uses_feature_major,
     weighted_mse,
     weighted_mse_feature_major,
+    weighted_mse_rows,
+    weighted_mse_sparse,
 )
 
 
@@ -37,7 +43,8 @@ class TrainState:
       params: model parameters.
       opt_state: AdamW state.
       step: () int32, steps taken so far.
-      data_key: PRNG key; step t's batch is drawn from fold_in(data_key, t).
+      data_key: PRNG key; step t's batch is drawn from fold_in(data_key, t), or, with a fixed
+        dataset, the key of its training set.
       diverged_step: () int32, the first step whose loss was NaN or inf; -1 while finite.
     """
 
@@ -59,7 +66,12 @@ def learning_rate_schedule(lr, cfg: TrainConfig) -> optax.Schedule:
         return optax.constant_schedule(lr)
     if cfg.schedule == "linear":
         return optax.linear_schedule(lr, 0.0, cfg.steps)
-    return optax.warmup_cosine_decay_schedule(0.0, lr, cfg.warmup_steps, cfg.steps, 0.0)
+    # optax.warmup_cosine_decay_schedule branches on the peak value in Python, so it cannot take
+    # a traced lr; the same schedule joined from its two parts can.
+    return optax.join_schedules(
+        [optax.linear_schedule(0.0, lr, cfg.warmup_steps),
+         optax.cosine_decay_schedule(lr, max(1, cfg.steps - cfg.warmup_steps), alpha=0.0)],
+        [cfg.warmup_steps])
 
 
 def optimizer(hyper: Hyper, cfg: TrainConfig) -> optax.GradientTransformation:
@@ -70,8 +82,11 @@ def optimizer(hyper: Hyper, cfg: TrainConfig) -> optax.GradientTransformation:
 
 def init_state(key: jax.Array, hyper: Hyper, model_cfg: ModelConfig,
                train_cfg: TrainConfig) -> TrainState:
-    """Initial parameters (from one half of `key`) and optimiser state; data from the other half."""
+    """Initial parameters (from one half of `key`) and optimiser state; data from the other half
+    (or, with a fixed dataset, from `hyper.dataset_seed`)."""
     init_key, data_key = jax.random.split(key)
+    if train_cfg.dataset is not None:
+        data_key = dataset_keys(hyper.dataset_seed)[0]
     params = MODEL_KINDS[model_cfg.kind].init(init_key, model_cfg)
     return TrainState(params=params, opt_state=optimizer(hyper, train_cfg).init(params),
                       step=jnp.zeros((), jnp.int32), data_key=data_key,
@@ -88,18 +103,11 @@ def advance(state: TrainState, hyper: Hyper, model_cfg: ModelConfig, train_cfg: 
       The new state and the mean training loss of each window, shape (n_steps // log_every,).
     """
     opt = optimizer(hyper, train_cfg)
-    sample = MODEL_KINDS[model_cfg.kind].sample
-    if uses_feature_major(model_cfg):  # small models: unrolled, elementwise over the batch
-        loss_and_grad = jax.value_and_grad(weighted_mse_feature_major)
-    else:
-        loss_and_grad = jax.value_and_grad(
-            lambda params, xt, importance, kind: weighted_mse(params, xt.T, importance, kind))
+    loss_and_grad = batch_loss_and_grad(state.data_key, hyper, model_cfg, train_cfg)
 
     def step(carry, _):
         params, opt_state, t, diverged = carry
-        xt = sample(jax.random.fold_in(state.data_key, t), hyper.feature_probability,
-                    train_cfg.batch_size)
-        loss, grads = loss_and_grad(params, xt, hyper.importance, model_cfg.kind)
+        loss, grads = loss_and_grad(params, t)
         updates, opt_state = opt.update(grads, opt_state, params)
         diverged = jnp.where((diverged < 0) & ~jnp.isfinite(loss), t, diverged)
         return (optax.apply_updates(params, updates), opt_state, t + 1, diverged), loss
@@ -113,6 +121,49 @@ def advance(state: TrainState, hyper: Hyper, model_cfg: ModelConfig, train_cfg: 
         window, carry, None, length=n_steps // train_cfg.log_every)
     return state.replace(params=params, opt_state=opt_state, step=t,
                          diverged_step=diverged), history
+
+
+def batch_loss_and_grad(data_key: jax.Array, hyper: Hyper, model_cfg: ModelConfig,
+                        train_cfg: TrainConfig):
+    """(params, step t) -> (loss, grads) of step t's batch: a fresh batch from
+    fold_in(data_key, t), or the whole fixed training set (`dataset_loss`)."""
+    if train_cfg.dataset is not None:
+        full_batch = jax.value_and_grad(dataset_loss(data_key, hyper, model_cfg, train_cfg))
+        return lambda params, t: full_batch(params)
+    sample = MODEL_KINDS[model_cfg.kind].sample
+    if uses_feature_major(model_cfg):  # small models: unrolled, elementwise over the batch
+        loss = weighted_mse_feature_major
+    else:
+        def loss(params, xt, importance, kind):
+            return weighted_mse(params, xt.T, importance, kind)
+
+    def fresh_batch(params, t):
+        xt = sample(jax.random.fold_in(data_key, t), hyper.feature_probability,
+                    train_cfg.batch_size)
+        return jax.value_and_grad(loss)(params, xt, hyper.importance, model_cfg.kind)
+
+    return fresh_batch
+
+
+def dataset_loss(data_key: jax.Array, hyper: Hyper, model_cfg: ModelConfig,
+                 train_cfg: TrainConfig):
+    """params -> the mean loss over the model's fixed training set (`TrainConfig.dataset`).
+
+    The set's `capacity` points are drawn from `data_key`; rows at or past `hyper.dataset_size`
+    get weight 0 and the others 1/dataset_size, so the size is traced. The sparse layout uses
+    `weighted_mse_sparse`, the dense one `weighted_mse_rows` on the densified set.
+    """
+    cfg = train_cfg.dataset
+    data = sparse_dataset(data_key, hyper.feature_probability[0], model_cfg.n_features,
+                          cfg.capacity, cfg.max_active)
+    size = hyper.dataset_size
+    row_weight = jnp.where(jnp.arange(cfg.capacity) < size, 1.0 / size, 0.0)
+    if cfg.layout == "sparse":
+        return lambda params: weighted_mse_sparse(params, data, row_weight, hyper.importance,
+                                                  model_cfg.kind)
+    x = densify(data, model_cfg.n_features)
+    return lambda params: weighted_mse_rows(params, x, row_weight, hyper.importance,
+                                            model_cfg.kind)
 
 
 def train(key: jax.Array, hyper: Hyper, model_cfg: ModelConfig,
