@@ -263,9 +263,27 @@ def _init_chunk(hyper: Hyper, root_seed, model_cfg, train_cfg):
     return jax.vmap(one)(hyper)
 
 
+SEQUENTIAL_MIN_WORK = 1 << 18  # rows x n_features per step from which CPU chunks run in turn
+
+
+def models_in_turn(model_cfg: ModelConfig, train_cfg: TrainConfig) -> bool:
+    """Whether a chunk trains its models one after another (`lax.map`) instead of batched
+    (`vmap`): on CPU, for models whose step already fills the cores. vmap turns their matrix
+    products into batched ones, which XLA's CPU backend runs 2-4x slower (measured for fixed
+    datasets at n=1,000, T=1,024; see benchmarks/RESULTS.md)."""
+    rows = train_cfg.dataset.capacity if train_cfg.dataset is not None else train_cfg.batch_size
+    return (jax.default_backend() == "cpu"
+            and rows * model_cfg.n_features >= SEQUENTIAL_MIN_WORK)
+
+
 @functools.partial(jax.jit, static_argnums=(2, 3, 4), donate_argnums=(0,))
 def _advance_chunk(state, hyper: Hyper, model_cfg, train_cfg, n_steps):
-    return jax.vmap(lambda s, h: advance(s, h, model_cfg, train_cfg, n_steps))(state, hyper)
+    def one(s, h):
+        return advance(s, h, model_cfg, train_cfg, n_steps)
+
+    if models_in_turn(model_cfg, train_cfg):
+        return jax.lax.map(lambda sh: one(*sh), (state, hyper))
+    return jax.vmap(one)(state, hyper)
 
 
 def train_chunk(sweep: Sweep, hyper: Hyper, *, steps_per_call: int | None = None,

@@ -156,6 +156,8 @@ def dataset_loss(data_key: jax.Array, hyper: Hyper, model_cfg: ModelConfig,
     cfg = train_cfg.dataset
     data = sparse_dataset(data_key, hyper.feature_probability[0], model_cfg.n_features,
                           cfg.capacity, cfg.max_active)
+    # Drawn once per `advance`: the barrier keeps XLA from fusing the draw into every step.
+    data = jax.lax.optimization_barrier(data)
     size = hyper.dataset_size
     row_weight = jnp.where(jnp.arange(cfg.capacity) < size, 1.0 / size, 0.0)
     if cfg.layout == "sparse":

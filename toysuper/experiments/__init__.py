@@ -2,6 +2,7 @@
 
 from toysuper.experiments import (
     absolute_value,
+    double_descent,
     geometry,
     intro,
     perturb_feature,
@@ -15,7 +16,7 @@ REGISTRY: dict[str, Experiment] = {
     e.name: e for e in (intro.EXPERIMENT, sparsity_sweep.EXPERIMENT, phase.PHASE_2IN1,
                         phase.PHASE_3IN2, geometry.EXPERIMENT,
                         perturb_feature.EXPERIMENT, privileged_basis.EXPERIMENT,
-                        absolute_value.EXPERIMENT)
+                        absolute_value.EXPERIMENT, double_descent.EXPERIMENT)
 }
 
 
