@@ -1,0 +1,89 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Memorisation and double descent (Henighan et al. 2023)
+#
+# relu_output models trained full batch on a fixed set of T unit-norm sparse points. Small T:
+# the model memorises (the hidden vectors h_t of the training points spread into a T-gon);
+# large T: it learns features (five in a pentagon for m=2); in between the test loss peaks.
+#
+# The dataset size is a traced sweep axis (sets padded to a capacity and masked), so one
+# compiled sweep trains many T at once. To stay quick in CI this notebook trains the m=2 parts
+# of the experiment up to T=512 (about a minute on 2 CPU cores; reused from
+# `../results/double_descent` when `toysuper reproduce` left them there), and shows the full
+# experiment's figures if they exist.
+
+# %%
+from pathlib import Path
+
+import numpy as np
+from IPython.display import Image, Markdown, display
+
+import toysuper as ts
+from toysuper.analysis.memorization import held_out_set
+from toysuper.experiments import double_descent as dd
+from toysuper.experiments.runner import claims_table
+from toysuper.plotting.double_descent import plot_double_descent, plot_memorisation_pictures
+
+RESULTS = Path("../results/double_descent")
+parts = {name: s for name, s in dd.sweep("quick").items() if name in ("m2_T64", "m2_T256",
+                                                                       "m2_T512")}
+for name, s in parts.items():
+    print(name, dict(zip([a.name for a in s.axes], s.shape, strict=True)), s.train.dataset)
+
+# %%
+results = [ts.run_sweep(s, out=RESULTS / name) for name, s in parts.items()]
+ds = results[-1].to_xarray()
+ds
+
+# %% [markdown]
+# The best of the inits (lowest training loss) at every T, described: dimensionalities of the
+# training points and of the features, the regime, the norms and the loss on 10,000 held-out
+# points.
+
+# %%
+held_out = {"held_out": held_out_set(results[0].sweep, dd.TEST_POINTS)}
+main = dd.series(results, held_out, keep_models=True)
+sizes = np.array(main["size"])
+for k, size in enumerate(sizes):
+    print(f"T={size:4d} {main['regime'][k]:<12} train {main['train_loss'][k]:.3f} "
+          f"test {main['test_loss'][k]:.3f}  median D_t T/m {main['point_share'][k]:.2f}  "
+          f"||W|| {main['W_norm'][k]:5.2f} ||b|| {main['b_norm'][k]:5.2f}")
+
+# %%
+plot_double_descent(sizes, main, dd.PICTURE_HIDDEN, dd.DENSITY["quick"])
+
+# %%
+chosen = [0, int(np.argmax(main["test_loss"])), len(sizes) - 1]
+plot_memorisation_pictures([{"size": int(sizes[k]), "H": main["H"][k], "W": main["W"][k],
+                             "regime": main["regime"][k]} for k in chosen])
+
+# %% [markdown]
+# ## The whole experiment
+# `toysuper run double_descent --fidelity quick` (about 5 minutes on 2 CPU cores) adds T up to
+# 2,048 (the pentagon), the T x m map and the ablations at m=4. Its figures and claims, if it
+# has been run:
+
+# %%
+if (RESULTS / "metrics.json").exists():
+    import json
+
+    report = json.loads((RESULTS / "metrics.json").read_text())
+    display(Markdown("\n".join(claims_table(report["claims"]))))
+    for stem in ("double_descent", "double_descent_map", "double_descent_ablations"):
+        display(Image(RESULTS / f"{stem}.png"))
+else:
+    print("not run yet: toysuper run double_descent --fidelity quick --out results/double_descent")
