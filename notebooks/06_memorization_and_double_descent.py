@@ -55,7 +55,7 @@ ds
 # points.
 
 # %%
-held_out = {"held_out": held_out_set(results[0].sweep, dd.TEST_POINTS)}
+held_out = held_out_set(results[0].sweep, dd.TEST_POINTS)
 main = dd.series(results, held_out, keep_models=True)
 sizes = np.array(main["size"])
 for k, size in enumerate(sizes):

@@ -12,6 +12,7 @@ import toysuper as ts
 from toysuper import sweep as sweep_module
 from toysuper.data import dataset_keys, densify, min_max_active, sparse_dataset
 from toysuper.models import TiedParams, weighted_mse_rows, weighted_mse_sparse
+from toysuper.train import point_key
 
 
 def dense_points(n, p, size, seed=0, k=None):
@@ -104,6 +105,16 @@ def test_padding_does_not_change_a_model_and_size_is_traced():
     for ds in (exact, alone):
         np.testing.assert_allclose(padded["W"].sel(dataset_size=16), ds["W"].sel(dataset_size=16),
                                    rtol=1e-4, atol=1e-6)
+
+
+def test_a_lone_run_with_the_default_size_trains_on_the_whole_capacity():
+    """dataset_size 0 (the Hyper default) means the capacity, as a sweep's point of size 64."""
+    sweep = finite_sweep(capacity=64, sizes=(64,))
+    in_sweep = ts.run_sweep(sweep, progress=False).dataset["loss_history"].values[0, 0]
+    hyper = ts.Hyper.create(80, feature_probability=0.05, weight_decay=0.01)
+    _, alone = jax.jit(ts.train, static_argnums=(2, 3))(point_key(0, 0), hyper, sweep.model,
+                                                         sweep.train)
+    np.testing.assert_allclose(alone, in_sweep, rtol=1e-5)
 
 
 def test_two_points_are_memorised_and_many_are_not():

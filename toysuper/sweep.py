@@ -156,8 +156,8 @@ class Sweep:
         sizes = [self.base.dataset_size] + [a.values for a in self.axes
                                             if a.field == "dataset_size"]
         for size in sizes:
-            _require(bool(np.all((size >= 1) & (size <= cfg.capacity))), "dataset_size",
-                     np.max(size), f"integers in [1, dataset.capacity={cfg.capacity}]")
+            _require(bool(np.all(size <= cfg.capacity)), "dataset_size", np.max(size),
+                     f"integers in [1, dataset.capacity={cfg.capacity}] (0: the capacity)")
         probabilities = [np.asarray(self.base.feature_probability)[None]] + [
             a.values.reshape(len(a), -1) for a in self.axes if a.field == "feature_probability"]
         for p in probabilities:  # (points, 1 or n_features)
@@ -171,12 +171,8 @@ class Sweep:
 
     @property
     def base(self) -> Hyper:
-        """Hyperparameters of a point before its axes are applied (a fixed dataset's size
-        defaults to its capacity)."""
-        fixed = dict(self.fixed)
-        if self.train.dataset is not None:
-            fixed.setdefault("dataset_size", self.train.dataset.capacity)
-        return Hyper.create(self.model.n_features, **fixed)
+        """Hyperparameters of a point before its axes are applied."""
+        return Hyper.create(self.model.n_features, **self.fixed)
 
     @property
     def shape(self) -> tuple[int, ...]:

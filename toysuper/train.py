@@ -150,15 +150,14 @@ def dataset_loss(data_key: jax.Array, hyper: Hyper, model_cfg: ModelConfig,
     """params -> the mean loss over the model's fixed training set (`TrainConfig.dataset`).
 
     The set's `capacity` points are drawn from `data_key`; rows at or past `hyper.dataset_size`
-    get weight 0 and the others 1/dataset_size, so the size is traced. The sparse layout uses
-    `weighted_mse_sparse`, the dense one `weighted_mse_rows` on the densified set.
+    (0: the whole capacity) get weight 0 and the others 1/dataset_size, so the size is traced.
+    The sparse layout uses `weighted_mse_sparse`, the dense one `weighted_mse_rows` on the
+    densified set.
     """
     cfg = train_cfg.dataset
     data = sparse_dataset(data_key, hyper.feature_probability[0], model_cfg.n_features,
                           cfg.capacity, cfg.max_active)
-    # Drawn once per `advance`: the barrier keeps XLA from fusing the draw into every step.
-    data = jax.lax.optimization_barrier(data)
-    size = hyper.dataset_size
+    size = jnp.where(hyper.dataset_size > 0, hyper.dataset_size, cfg.capacity)
     row_weight = jnp.where(jnp.arange(cfg.capacity) < size, 1.0 / size, 0.0)
     if cfg.layout == "sparse":
         return lambda params: weighted_mse_sparse(params, data, row_weight, hyper.importance,

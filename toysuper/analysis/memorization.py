@@ -13,6 +13,8 @@ either way), so the regimes are told apart by how the dimensions are shared:
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -26,39 +28,41 @@ from toysuper.sweep import Sweep
 REGIME_SHARE = 0.5  # generalising: top share >= this; memorising: point share >= this
 
 
+def _points(sweep: Sweep, stream: int, size: int, dataset_seed: int) -> SparseBatch:
+    """`size` points of the sweep's distribution from stream 0 (training) or 1 (test) of the
+    dataset seed's keys."""
+    p = float(np.asarray(sweep.base.feature_probability)[0])
+    return sparse_dataset(dataset_keys(dataset_seed)[stream], p, sweep.model.n_features, size,
+                          sweep.train.dataset.max_active)
+
+
 def training_set(sweep: Sweep, dataset_seed: int = 0) -> SparseBatch:
     """The fixed training set a sweep trained on (all `capacity` rows; a model of size T used the
     first T), regenerated from its dataset seed exactly as training drew it."""
-    cfg = sweep.train.dataset
-    p = float(np.asarray(sweep.base.feature_probability)[0])
-    return sparse_dataset(dataset_keys(dataset_seed)[0], p, sweep.model.n_features, cfg.capacity,
-                          cfg.max_active)
+    return _points(sweep, 0, sweep.train.dataset.capacity, dataset_seed)
 
 
 def held_out_set(sweep: Sweep, size: int, dataset_seed: int = 0) -> SparseBatch:
     """`size` held-out points from the training set's distribution (the test key of the seed)."""
-    cfg = sweep.train.dataset
-    p = float(np.asarray(sweep.base.feature_probability)[0])
-    return sparse_dataset(dataset_keys(dataset_seed)[1], p, sweep.model.n_features, size,
-                          cfg.max_active)
+    return _points(sweep, 1, size, dataset_seed)
 
 
-@jax.jit
-def _held_out_losses(W, b, points: SparseBatch):
+@functools.partial(jax.jit, static_argnums=(3,))
+def _held_out_losses(W, b, points: SparseBatch, kind: str):
     weight = jnp.full(points.indices.shape[0], 1.0 / points.indices.shape[0])
     importance = jnp.ones(W.shape[-2])
 
-    def one(W, b):
-        return weighted_mse_sparse(TiedParams(W, b), points, weight, importance, "relu_output")
+    def one(wb):
+        return weighted_mse_sparse(TiedParams(*wb), points, weight, importance, kind)
 
-    return jax.lax.map(lambda wb: one(*wb), (W, b))
+    return jax.lax.map(one, (W, b))
 
 
 def held_out_loss(W: Float[Array, "model feature hidden"], b: Float[Array, "model feature"],
-              points: SparseBatch) -> np.ndarray:
-    """Mean loss of relu_output models on held-out points, shape (model,). Predicting 0 gives
-    exactly 1 on unit-norm points."""
-    return np.asarray(_held_out_losses(jnp.asarray(W), jnp.asarray(b), points))
+                  points: SparseBatch, kind: str = "relu_output") -> np.ndarray:
+    """Mean loss of tied models of `kind` on held-out points, shape (model,). Predicting 0
+    gives exactly 1 on unit-norm points."""
+    return np.asarray(_held_out_losses(jnp.asarray(W), jnp.asarray(b), points, kind))
 
 
 def hidden_vectors(W: Float[Array, "feature hidden"], points: SparseBatch) -> np.ndarray:

@@ -33,7 +33,7 @@ import numpy as np
 
 from toysuper.analysis.memorization import describe, held_out_loss, held_out_set, training_set
 from toysuper.config import DatasetConfig, ModelConfig, TrainConfig
-from toysuper.data import min_max_active
+from toysuper.data import SparseBatch, min_max_active
 from toysuper.experiments.base import Claim, Experiment, optional, rounded
 from toysuper.plotting.double_descent import (
     plot_ablations,
@@ -127,13 +127,13 @@ def group(results: dict[str, Result], prefix: str) -> list[Result]:
     return [r for _, r in sorted(found, key=lambda pair: pair[0])]
 
 
-def series(parts: list[Result], points: dict, select: dict | None = None,
+def series(parts: list[Result], held_out: SparseBatch, select: dict | None = None,
            keep_models: bool = False) -> dict:
     """Per dataset size, the best init (lowest training loss) of the parts, described.
 
     Args:
       parts: results of one model family at increasing capacities.
-      points: {"held_out": SparseBatch} plus cached training sets by capacity.
+      held_out: the test points.
       select: extra coordinates to pick (e.g. {"weight_decay": 1.0}).
       keep_models: also return W, b and H per size (for the pictures).
     """
@@ -144,7 +144,8 @@ def series(parts: list[Result], points: dict, select: dict | None = None,
         if select:
             best = best.sel(select, method="nearest")
         training = training_set(result.sweep)
-        test = held_out_loss(best["W"].values, best["b"].values, points["held_out"])
+        test = held_out_loss(best["W"].values, best["b"].values, held_out,
+                             result.sweep.model.kind)
         for k, size in enumerate(best["dataset_size"].values):
             model = best.isel(dataset_size=k)
             d = describe(model["W"].values, model["b"].values, training, int(size))
@@ -179,7 +180,7 @@ def analyse(results: dict[str, Result]) -> tuple[dict, list[Claim], dict]:
     first = next(iter(results.values())).sweep
     n, m = first.model.n_features, PICTURE_HIDDEN
     density = float(np.asarray(first.base.feature_probability)[0])
-    points = {"held_out": held_out_set(first, TEST_POINTS)}
+    points = held_out_set(first, TEST_POINTS)
     main = series(group(results, f"m{m}"), points, keep_models=True)
     sizes = np.array(main["size"])
     test = np.array(main["test_loss"])
