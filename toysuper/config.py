@@ -13,6 +13,7 @@ AdamW, lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 0.01 (PyTorch's defau
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import numbers
 
 import jax.numpy as jnp
@@ -21,6 +22,7 @@ from flax import struct
 
 SCHEDULES = ("constant", "linear", "warmup_cosine")
 LAYOUTS = ("sparse", "dense")
+SET_KINDS = ("correlated", "anticorrelated", "independent")
 
 
 def _require(ok: bool, field: str, value, allowed: str) -> None:
@@ -91,6 +93,52 @@ class DatasetConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class FeatureSets:
+    """Correlated and anticorrelated sets of features (TMS section 6); static.
+
+    Features are laid out set after set, in the order given. Each set draws one uniform number
+    per sample that decides whether the set is active, with the density p of its first feature
+    (`Hyper.feature_probability`; give all members the same value):
+      correlated: when the set is active, every member is active, each with its own U[0, 1)
+        value;
+      anticorrelated: when the set is active, exactly one member, chosen uniformly, is active
+        with a U[0, 1) value (so each member's own density is p / size);
+      independent: `size` features, each active on its own with its density (sets of one).
+
+    Args:
+      sets: ((kind, size), ...) with kind one of `SET_KINDS` and size >= 1.
+
+    Example:
+      >>> FeatureSets((("correlated", 2), ("correlated", 2)))   # n = 4, two correlated pairs
+    """
+
+    sets: tuple[tuple[str, int], ...]
+
+    def __post_init__(self):
+        sets = tuple(tuple(s) for s in self.sets)
+        _require(len(sets) >= 1, "feature_sets.sets", sets, "at least one (kind, size) pair")
+        for s in sets:
+            _require(len(s) == 2 and s[0] in SET_KINDS, "feature_sets kind", s,
+                     f"a (kind, size) pair with kind one of {', '.join(SET_KINDS)}")
+            _require(_is_int(s[1]) and s[1] >= 1, "feature_sets size", s, "an integer >= 1")
+        object.__setattr__(self, "sets", sets)
+
+    @property
+    def n_features(self) -> int:
+        return sum(size for _, size in self.sets)
+
+    def groups(self) -> list[tuple[str, list[int]]]:
+        """(kind, feature indices) of every set; an independent set gives one group per feature."""
+        out, start = [], 0
+        for kind, size in self.sets:
+            members = list(range(start, start + size))
+            out += ([("independent", [i]) for i in members] if kind == "independent"
+                    else [(kind, members)])
+            start += size
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """Static training setup; a compile key.
 
@@ -105,6 +153,14 @@ class TrainConfig:
       b1, b2, eps: AdamW moments and epsilon (PyTorch's defaults, set explicitly).
       dataset: None to draw a fresh batch of `batch_size` points every step (TMS); a
         `DatasetConfig` to train full batch on a fixed training set (`batch_size` is unused).
+      feature_sets: None for independent features (TMS section 2); a `FeatureSets` for
+        correlated and anticorrelated sets of features (TMS section 6).
+      snapshot_steps: steps after which the parameters are recorded inside the compiled loop
+        (0 = the initialisation), strictly increasing, each <= steps; results then hold
+        `W_snapshots` etc. with a `snapshot` dim (TMS section 7, learning dynamics).
+      adversarial: train on attacked inputs (TMS section 7): each sample gets the analytic
+        attack on one uniformly drawn feature, of norm `Hyper.attack_norm` x the batch's mean
+        input norm (`toysuper.attacks`).
     """
 
     steps: int = 10_000
@@ -116,6 +172,9 @@ class TrainConfig:
     b2: float = 0.999
     eps: float = 1e-8
     dataset: DatasetConfig | None = None
+    feature_sets: FeatureSets | None = None
+    snapshot_steps: tuple[int, ...] = ()
+    adversarial: bool = False
 
     def __post_init__(self):
         for name in ("steps", "batch_size", "log_every"):
@@ -134,12 +193,27 @@ class TrainConfig:
             object.__setattr__(self, "dataset", DatasetConfig(**self.dataset))
         _require(self.dataset is None or isinstance(self.dataset, DatasetConfig), "dataset",
                  self.dataset, "None or a DatasetConfig")
+        if isinstance(self.feature_sets, dict):  # from JSON
+            object.__setattr__(self, "feature_sets", FeatureSets(**self.feature_sets))
+        _require(self.feature_sets is None or isinstance(self.feature_sets, FeatureSets),
+                 "feature_sets", self.feature_sets, "None or a FeatureSets")
+        snaps = tuple(self.snapshot_steps)
+        _require(all(_is_int(s) for s in snaps) and all(0 <= s <= self.steps for s in snaps)
+                 and all(a < b for a, b in itertools.pairwise(snaps)), "snapshot_steps", snaps,
+                 f"strictly increasing integers in [0, steps={self.steps}]")
+        object.__setattr__(self, "snapshot_steps", snaps)
+        _require(isinstance(self.adversarial, bool), "adversarial", self.adversarial,
+                 "True or False")
+        _require(not (self.adversarial and self.dataset is not None), "adversarial",
+                 self.adversarial, "False with a fixed dataset")
 
     def to_dict(self) -> dict:
-        """JSON-able fields; `dataset` only when set (so older configs keep their hash)."""
+        """JSON-able fields; the optional ones only when set (so older configs keep their hash)."""
         d = dataclasses.asdict(self)
-        if self.dataset is None:
-            del d["dataset"]
+        for name, unset in (("dataset", None), ("feature_sets", None), ("snapshot_steps", ()),
+                            ("adversarial", False)):
+            if getattr(self, name) == unset:
+                del d[name]
         return d
 
 
@@ -157,6 +231,8 @@ class Hyper:
         used with `TrainConfig.dataset` only (0 there means the dataset's whole capacity).
       dataset_seed: () int, names the training and test sets (`toysuper.data.dataset_keys`);
         models with the same dataset_seed share them whatever their seed or sweep.
+      attack_norm: () the norm of the training attack as a fraction of the mean input norm;
+        used with `TrainConfig.adversarial` only.
     """
 
     feature_probability: jnp.ndarray
@@ -166,10 +242,12 @@ class Hyper:
     seed: jnp.ndarray
     dataset_size: jnp.ndarray
     dataset_seed: jnp.ndarray
+    attack_norm: jnp.ndarray
 
     @classmethod
     def create(cls, n_features: int, *, feature_probability=1.0, importance=1.0, lr=1e-3,
-               weight_decay=0.01, seed=0, dataset_size=0, dataset_seed=0) -> Hyper:
+               weight_decay=0.01, seed=0, dataset_size=0, dataset_seed=0,
+               attack_norm=0.0) -> Hyper:
         """Validated hyperparameters, scalars broadcast to per-feature vectors (numpy leaves)."""
         return cls(
             feature_probability=per_feature(feature_probability, n_features,
@@ -180,6 +258,7 @@ class Hyper:
             seed=as_array(seed, "seed", np.int32),
             dataset_size=as_array(dataset_size, "dataset_size", np.int32),
             dataset_seed=as_array(dataset_seed, "dataset_seed", np.int32),
+            attack_norm=as_array(attack_norm, "attack_norm", np.float32),
         ).validated()
 
     def validated(self) -> Hyper:
@@ -195,6 +274,9 @@ class Hyper:
         wd = np.asarray(self.weight_decay)
         _require(bool(np.all(np.isfinite(wd) & (wd >= 0))), "weight_decay", _show(wd),
                  "finite values >= 0")
+        attack = np.asarray(self.attack_norm)
+        _require(bool(np.all(np.isfinite(attack) & (attack >= 0))), "attack_norm", _show(attack),
+                 "finite values >= 0")
         for field in INT_FIELDS:
             value = np.asarray(getattr(self, field))
             _require(np.issubdtype(value.dtype, np.integer) and bool(np.all(value >= 0)), field,
@@ -206,6 +288,7 @@ HYPER_FIELDS = tuple(f.name for f in dataclasses.fields(Hyper))
 PER_FEATURE_FIELDS = ("feature_probability", "importance")
 INT_FIELDS = ("seed", "dataset_size", "dataset_seed")
 DATASET_FIELDS = ("dataset_size", "dataset_seed")
+ADVERSARIAL_FIELDS = ("attack_norm",)
 
 
 def as_array(value, field: str, dtype) -> np.ndarray:

@@ -58,6 +58,49 @@ def sample_sparse_signed_feature_major(key: jax.Array,
     return jnp.where(u < p[:, None], 2.0 * u / p[:, None] - 1.0, 0.0)
 
 
+def sample_feature_sets_feature_major(key: jax.Array,
+                                     feature_probability: Float[Array, " feature"],
+                                     batch_size: int, feature_sets
+                                     ) -> Float[Array, "feature batch"]:
+    """Correlated and anticorrelated sets of features (TMS section 6), feature-major.
+
+    Per sample, each set draws one u ~ U[0, 1): the set is active when u < p (p of its first
+    feature). Given that, u / p is uniform on [0, 1), and an anticorrelated set of size k
+    activates member floor(k u / p); a correlated set activates all members. Active features
+    take their own U[0, 1) values.
+
+    Args:
+      key: PRNG key.
+      feature_probability: (n_features,) densities; a set uses its first member's.
+      batch_size: number of samples.
+      feature_sets: a `toysuper.config.FeatureSets` (static).
+
+    Returns:
+      (n_features, batch_size) float32.
+    """
+    groups = feature_sets.groups()
+    n = feature_sets.n_features
+    set_of = np.zeros(n, np.int32)  # static layout: each feature's set, rank, set size, kind
+    rank = np.zeros(n, np.float32)
+    size = np.ones(n, np.float32)
+    anti = np.zeros(n, bool)
+    first = np.array([members[0] for _, members in groups])
+    for g, (kind, members) in enumerate(groups):
+        set_of[members] = g
+        rank[members] = np.arange(len(members))
+        size[members] = len(members)
+        anti[members] = kind == "anticorrelated"
+    k_set, k_value = jax.random.split(key)
+    p_set = jnp.asarray(feature_probability, jnp.float32)[first][:, None]  # (sets, 1)
+    u = jax.random.uniform(k_set, (len(groups), batch_size), jnp.float32)
+    set_active, position = u < p_set, u / p_set  # position is U[0, 1) where active
+    member = jnp.minimum(jnp.floor(position[set_of] * size[:, None]), size[:, None] - 1)
+    chosen = member == rank[:, None]  # the min guards u / p rounding up to 1
+    active = set_active[set_of] & jnp.where(anti[:, None], chosen, True)
+    values = jax.random.uniform(k_value, (n, batch_size), jnp.float32)
+    return jnp.where(active, values, 0.0)
+
+
 @struct.dataclass
 class SparseBatch:
     """Points stored by their active features: point t is sum_k values[t, k] e_{indices[t, k]}.

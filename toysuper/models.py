@@ -227,24 +227,27 @@ def uses_feature_major(cfg: ModelConfig) -> bool:
 
 
 def weighted_mse(params, x: Float[Array, "batch feature"], importance: Float[Array, " feature"],
-                 kind: str) -> Float[Array, ""]:
+                 kind: str, x_in: Float[Array, "batch feature"] | None = None) -> Float[Array, ""]:
     """Importance-weighted loss, L = mean_batch sum_i I_i (y_i - x'_i)^2, y = the kind's target
     of x (x itself for the autoencoders).
 
     Sums over features as the TMS text writes it (the released notebook averages over features
     instead; AdamW is invariant to that constant factor up to eps). With unit-norm inputs, as in
-    Henighan et al. 2023, predicting 0 gives a loss of exactly 1.
+    Henighan et al. 2023, predicting 0 gives a loss of exactly 1. `x_in`, if given, is what the
+    model sees instead of x (an attacked input, `toysuper.attacks`); the target stays x's.
     """
     model = MODEL_KINDS[kind]
-    err = model.wanted(x) - model.apply(params, x)
+    err = model.wanted(x) - model.apply(params, x if x_in is None else x_in)
     return jnp.mean(jnp.sum(importance * err**2, axis=-1))
 
 
 def weighted_mse_feature_major(params, xt: Float[Array, "feature batch"],
-                               importance: Float[Array, " feature"], kind: str) -> Float[Array, ""]:
+                               importance: Float[Array, " feature"], kind: str,
+                               xt_in: Float[Array, "feature batch"] | None = None
+                               ) -> Float[Array, ""]:
     """`weighted_mse` of a feature-major batch, through the kind's unrolled apply."""
     model = MODEL_KINDS[kind]
-    err = model.wanted(xt) - model.apply_feature_major(params, xt)
+    err = model.wanted(xt) - model.apply_feature_major(params, xt if xt_in is None else xt_in)
     return jnp.mean(jnp.sum(importance[:, None] * err**2, axis=0))
 
 

@@ -15,6 +15,9 @@ A result directory holds
     loss_history (a1, a2, ..., step)          mean training loss per log window
     diverged (a1, a2, ...)                    True where the loss or a parameter is NaN/inf
     diverged_step (a1, a2, ...)               first step whose loss was NaN/inf, -1 if none
+    W_snapshots (a1, ..., snapshot, feature, hidden), b_snapshots, ...: with
+                                              `TrainConfig.snapshot_steps`, the parameters after
+                                              each of those steps (coordinate `snapshot`)
 plus the hyperparameters that are not axis coordinates (e.g. `importance` (feature)).
 """
 
@@ -32,7 +35,7 @@ import numpy as np
 import xarray as xr
 
 from toysuper.checkpoint import CHUNK_DIR, ChunkStore, atomic_write_bytes, log, npz_bytes
-from toysuper.config import DATASET_FIELDS, PER_FEATURE_FIELDS
+from toysuper.config import ADVERSARIAL_FIELDS, DATASET_FIELDS, PER_FEATURE_FIELDS
 from toysuper.models import MODEL_KINDS
 from toysuper.sweep import Sweep
 
@@ -92,6 +95,12 @@ class Result:
                    "hidden": np.arange(sweep.model.n_hidden),
                    "step": (np.arange(history.shape[-1]) + 1) * sweep.train.log_every}
         data = {name: ((*dims, *param_dims[name]), value) for name, value in params.items()}
+        if sweep.train.snapshot_steps:
+            coords["snapshot"] = np.asarray(sweep.train.snapshot_steps)
+            data |= {f"{name}_snapshots": (
+                (*dims, "snapshot", *param_dims[name]),
+                arrays[f"{name}_snapshots"].reshape(*shape, *arrays[f"{name}_snapshots"].shape[1:]))
+                for name in param_dims}
         data |= {
             "loss": (dims, history[..., -1]),
             "loss_history": ((*dims, "step"), history),
@@ -100,7 +109,8 @@ class Result:
         }
         swept = {a.field: a for a in sweep.axes}
         for field, value in dataclasses.asdict(sweep.base).items():
-            if field in DATASET_FIELDS and sweep.train.dataset is None:
+            if ((field in DATASET_FIELDS and sweep.train.dataset is None)
+                    or (field in ADVERSARIAL_FIELDS and not sweep.train.adversarial)):
                 continue
             feature_dim = ("feature",) if field in PER_FEATURE_FIELDS else ()
             axis = swept.get(field)
@@ -127,7 +137,7 @@ class Result:
         chosen coordinate is kept as a variable named `dim`, e.g. which seed won.
         """
         ds = self.dataset
-        if dim not in ds.dims or dim in ("feature", "hidden", "step"):
+        if dim not in ds.dims or dim in ("feature", "hidden", "step", "snapshot"):
             sweep_dims = [a.name for a in self.sweep.axes if a.name in ds.dims]
             raise ValueError(f"dim={dim!r} is invalid: one of the sweep axes {sweep_dims}")
         loss = ds["loss"].where(~ds["diverged"], np.inf).fillna(np.inf)

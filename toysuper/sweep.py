@@ -28,6 +28,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from toysuper.config import (
+    ADVERSARIAL_FIELDS,
     DATASET_FIELDS,
     HYPER_FIELDS,
     INT_FIELDS,
@@ -136,6 +137,7 @@ class Sweep:
         for a in axes:
             self.base.replace(**{a.field: a.values}).validated()
         self._check_dataset()
+        self._check_inputs()
 
     def _check_dataset(self) -> None:
         """With a fixed dataset: sizes within capacity, one density per model, enough slots,
@@ -168,6 +170,29 @@ class Sweep:
         _require(cfg.max_active >= need, "dataset.max_active", cfg.max_active,
                  f">= {need} for n_features={self.model.n_features} at density {densest:g} "
                  f"(more active features than slots has probability >= 1e-6 otherwise)")
+
+    def _check_inputs(self) -> None:
+        """Feature sets and adversarial training: a kind and a shape they apply to, and the
+        attack norm set only with adversarial training."""
+        kind = MODEL_KINDS[self.model.kind]
+        sets = self.train.feature_sets
+        if sets is not None:
+            _require(sets.n_features == self.model.n_features, "feature_sets",
+                     sets.sets, f"sets whose sizes sum to n_features={self.model.n_features}")
+            _require(kind.sample is sample_sparse_uniform_feature_major and kind.target is None,
+                     "model.kind", self.model.kind, "a reconstruction kind with uniform "
+                     "inputs for feature_sets (linear, relu_output, relu_hidden)")
+            _require(self.train.dataset is None, "feature_sets", sets.sets,
+                     "None with a fixed dataset")
+        if self.train.adversarial:
+            _require(kind.output_activation is not None, "model.kind", self.model.kind,
+                     "a tied kind x' = act(x W W^T + b) for adversarial training "
+                     "(linear, relu_output)")
+        else:
+            set_here = [f for f in ADVERSARIAL_FIELDS if f in self.fixed or any(
+                a.field == f for a in self.axes)]
+            _require(not set_here, "Hyper fields", set_here,
+                     "attack_norm only with TrainConfig(adversarial=True)")
 
     @property
     def base(self) -> Hyper:
@@ -297,7 +322,8 @@ def train_chunk(sweep: Sweep, hyper: Hyper, *, steps_per_call: int | None = None
         arrays hold the TrainState leaves and the history so far.
 
     Returns:
-      W, b (leading chunk axis), history (chunk, windows) and diverged_step (chunk,) as numpy.
+      W, b (leading chunk axis), history (chunk, windows) and diverged_step (chunk,) as numpy;
+      with snapshot steps also W_snapshots (chunk, snapshots, ...) etc.
     """
     steps_per_call = segment_steps(sweep.train) if steps_per_call is None else steps_per_call
     _require(sweep.train.steps % steps_per_call == 0 and steps_per_call % sweep.train.log_every
@@ -321,7 +347,10 @@ def train_chunk(sweep: Sweep, hyper: Hyper, *, steps_per_call: int | None = None
         if checkpoint is not None and done < sweep.train.steps:
             leaves = {f"leaf{i}": leaf for i, leaf in enumerate(state_leaves(state))}
             checkpoint(done, leaves | {"history": np.concatenate(histories, axis=1)})
+    snapshots = {} if state.snapshots is None else {
+        f"{k}_snapshots": np.asarray(v) for k, v in dataclasses.asdict(state.snapshots).items()}
     return {**{k: np.asarray(v) for k, v in dataclasses.asdict(state.params).items()},
+            **snapshots,
             "history": np.concatenate(histories, axis=1),
             "diverged_step": np.asarray(state.diverged_step)}
 

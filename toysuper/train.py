@@ -14,6 +14,7 @@ differently); runs with the same segmentation are bit-identical.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import jax
@@ -23,8 +24,14 @@ import optax
 from flax import struct
 from jaxtyping import Array, Float
 
+from toysuper.attacks import attacked_feature_major
 from toysuper.config import Hyper, ModelConfig, TrainConfig
-from toysuper.data import dataset_keys, densify, sparse_dataset
+from toysuper.data import (
+    dataset_keys,
+    densify,
+    sample_feature_sets_feature_major,
+    sparse_dataset,
+)
 from toysuper.models import (
     MODEL_KINDS,
     uses_feature_major,
@@ -33,6 +40,8 @@ from toysuper.models import (
     weighted_mse_rows,
     weighted_mse_sparse,
 )
+
+ATTACK_STREAM = 2**31 - 1  # fold_in data of a batch key giving its training attack's key
 
 
 @struct.dataclass
@@ -46,6 +55,9 @@ class TrainState:
       data_key: PRNG key; step t's batch is drawn from fold_in(data_key, t), or, with a fixed
         dataset, the key of its training set.
       diverged_step: () int32, the first step whose loss was NaN or inf; -1 while finite.
+      snapshots: with `TrainConfig.snapshot_steps`, the parameters after each of those steps
+        (params-shaped leaves with a leading (snapshots,) axis; not yet reached: zeros); None
+        otherwise.
     """
 
     params: Any
@@ -53,6 +65,7 @@ class TrainState:
     step: jax.Array
     data_key: jax.Array
     diverged_step: jax.Array
+    snapshots: Any = None
 
 
 def point_key(root_seed, seed) -> jax.Array:
@@ -88,9 +101,28 @@ def init_state(key: jax.Array, hyper: Hyper, model_cfg: ModelConfig,
     if train_cfg.dataset is not None:
         data_key = dataset_keys(hyper.dataset_seed)[0]
     params = MODEL_KINDS[model_cfg.kind].init(init_key, model_cfg)
+    step = jnp.zeros((), jnp.int32)
+    snapshots = None
+    if train_cfg.snapshot_steps:
+        snapshots = jax.tree.map(
+            lambda p: jnp.zeros((len(train_cfg.snapshot_steps), *p.shape), p.dtype), params)
+        snapshots = record_snapshot(snapshots, params, step, train_cfg.snapshot_steps)
     return TrainState(params=params, opt_state=optimizer(hyper, train_cfg).init(params),
-                      step=jnp.zeros((), jnp.int32), data_key=data_key,
-                      diverged_step=jnp.full((), -1, jnp.int32))
+                      step=step, data_key=data_key, diverged_step=jnp.full((), -1, jnp.int32),
+                      snapshots=snapshots)
+
+
+def record_snapshot(snapshots, params, step: jax.Array, snapshot_steps: tuple[int, ...]):
+    """`snapshots` with `params` written in the slot of `step` if it is a snapshot step.
+
+    Only one slot is read and rewritten (the next one due), so the cost per step is one copy
+    of the parameters, not of the whole buffer.
+    """
+    steps = jnp.asarray(snapshot_steps, jnp.int32)
+    slot = jnp.minimum(jnp.searchsorted(steps, step), len(snapshot_steps) - 1)
+    due = steps[slot] == step
+    return jax.tree.map(lambda buf, p: buf.at[slot].set(jnp.where(due, p, buf[slot])),
+                        snapshots, params)
 
 
 def advance(state: TrainState, hyper: Hyper, model_cfg: ModelConfig, train_cfg: TrainConfig,
@@ -106,21 +138,24 @@ def advance(state: TrainState, hyper: Hyper, model_cfg: ModelConfig, train_cfg: 
     loss_and_grad = batch_loss_and_grad(state.data_key, hyper, model_cfg, train_cfg)
 
     def step(carry, _):
-        params, opt_state, t, diverged = carry
+        params, opt_state, t, diverged, snapshots = carry
         loss, grads = loss_and_grad(params, t)
         updates, opt_state = opt.update(grads, opt_state, params)
         diverged = jnp.where((diverged < 0) & ~jnp.isfinite(loss), t, diverged)
-        return (optax.apply_updates(params, updates), opt_state, t + 1, diverged), loss
+        params = optax.apply_updates(params, updates)
+        if snapshots is not None:
+            snapshots = record_snapshot(snapshots, params, t + 1, train_cfg.snapshot_steps)
+        return (params, opt_state, t + 1, diverged, snapshots), loss
 
     def window(carry, _):
         carry, losses = jax.lax.scan(step, carry, None, length=train_cfg.log_every)
         return carry, jnp.mean(losses)
 
-    carry = (state.params, state.opt_state, state.step, state.diverged_step)
-    (params, opt_state, t, diverged), history = jax.lax.scan(
+    carry = (state.params, state.opt_state, state.step, state.diverged_step, state.snapshots)
+    (params, opt_state, t, diverged, snapshots), history = jax.lax.scan(
         window, carry, None, length=n_steps // train_cfg.log_every)
-    return state.replace(params=params, opt_state=opt_state, step=t,
-                         diverged_step=diverged), history
+    return state.replace(params=params, opt_state=opt_state, step=t, diverged_step=diverged,
+                         snapshots=snapshots), history
 
 
 def batch_loss_and_grad(data_key: jax.Array, hyper: Hyper, model_cfg: ModelConfig,
@@ -131,16 +166,24 @@ def batch_loss_and_grad(data_key: jax.Array, hyper: Hyper, model_cfg: ModelConfi
         full_batch = jax.value_and_grad(dataset_loss(data_key, hyper, model_cfg, train_cfg))
         return lambda params, t: full_batch(params)
     sample = MODEL_KINDS[model_cfg.kind].sample
+    if train_cfg.feature_sets is not None:
+        sample = functools.partial(sample_feature_sets_feature_major,
+                                   feature_sets=train_cfg.feature_sets)
     if uses_feature_major(model_cfg):  # small models: unrolled, elementwise over the batch
         loss = weighted_mse_feature_major
     else:
-        def loss(params, xt, importance, kind):
-            return weighted_mse(params, xt.T, importance, kind)
+        def loss(params, xt, importance, kind, xt_in=None):
+            return weighted_mse(params, xt.T, importance, kind,
+                                None if xt_in is None else xt_in.T)
 
     def fresh_batch(params, t):
-        xt = sample(jax.random.fold_in(data_key, t), hyper.feature_probability,
-                    train_cfg.batch_size)
-        return jax.value_and_grad(loss)(params, xt, hyper.importance, model_cfg.kind)
+        batch_key = jax.random.fold_in(data_key, t)
+        xt = sample(batch_key, hyper.feature_probability, train_cfg.batch_size)
+        xt_in = None
+        if train_cfg.adversarial:
+            attack_key = jax.random.fold_in(batch_key, ATTACK_STREAM)
+            xt_in = attacked_feature_major(attack_key, params.W, xt, hyper.attack_norm)
+        return jax.value_and_grad(loss)(params, xt, hyper.importance, model_cfg.kind, xt_in)
 
     return fresh_batch
 
