@@ -4,6 +4,7 @@ from toysuper.experiments import (
     absolute_value,
     correlated,
     double_descent,
+    dynamics,
     geometry,
     intro,
     perturb_feature,
@@ -16,7 +17,7 @@ from toysuper.experiments.base import FIDELITIES, Claim, Experiment
 REGISTRY: dict[str, Experiment] = {
     e.name: e for e in (intro.EXPERIMENT, sparsity_sweep.EXPERIMENT, phase.PHASE_2IN1,
                         phase.PHASE_3IN2, geometry.EXPERIMENT,
-                        perturb_feature.EXPERIMENT, correlated.EXPERIMENT,
+                        perturb_feature.EXPERIMENT, correlated.EXPERIMENT, dynamics.EXPERIMENT,
                         privileged_basis.EXPERIMENT,
                         absolute_value.EXPERIMENT, double_descent.EXPERIMENT)
 }
