@@ -209,7 +209,7 @@ class Sweep:
 
     def grid_hyper(self) -> Hyper:
         """The hyperparameters of every point, each leaf with a leading (size,) axis, in C order."""
-        index = np.unravel_index(np.arange(self.size), self.shape)
+        index = np.unravel_index(np.arange(self.size), self.shape) if self.axes else ()
         leaves = {f: np.broadcast_to(getattr(self.base, f), (self.size, *np.shape(
             getattr(self.base, f)))).copy() for f in HYPER_FIELDS}
         for a, idx in zip(self.axes, index, strict=True):

@@ -2,6 +2,7 @@
 
 from toysuper.experiments import (
     absolute_value,
+    adversarial,
     correlated,
     double_descent,
     dynamics,
@@ -18,6 +19,7 @@ REGISTRY: dict[str, Experiment] = {
     e.name: e for e in (intro.EXPERIMENT, sparsity_sweep.EXPERIMENT, phase.PHASE_2IN1,
                         phase.PHASE_3IN2, geometry.EXPERIMENT,
                         perturb_feature.EXPERIMENT, correlated.EXPERIMENT, dynamics.EXPERIMENT,
+                        adversarial.EXPERIMENT,
                         privileged_basis.EXPERIMENT,
                         absolute_value.EXPERIMENT, double_descent.EXPERIMENT)
 }
