@@ -19,10 +19,12 @@
 # Elhage et al. (2022), figure 1: as features get sparser, a ReLU-output model with m=2 hidden
 # dimensions goes from keeping the two most important features, to two antipodal pairs, to all
 # five features in a pentagon. This runs the `intro` experiment at quick fidelity (reusing
-# `../results/intro` if it is there, as `toysuper reproduce` leaves it) and shows its figure and the
+# `../results/intro`, or `$TOYSUPER_RESULTS/intro` when set, if it is there, as `toysuper reproduce`
+# leaves it) and shows its figure and the
 # paper's claims next to what was measured.
 
 # %%
+import os
 from pathlib import Path
 
 from IPython.display import Image, Markdown
@@ -30,7 +32,8 @@ from IPython.display import Image, Markdown
 import toysuper as ts
 from toysuper.experiments.runner import claims_table, run_experiment
 
-OUT = Path("../results/intro")
+RESULTS = Path(os.environ.get("TOYSUPER_RESULTS", "../results"))
+OUT = RESULTS / "intro"
 report = run_experiment("intro", "quick", out=OUT)
 
 # %%

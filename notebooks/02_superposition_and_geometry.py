@@ -16,7 +16,8 @@
 # %% [markdown]
 # # TMS sections 2-5: superposition against sparsity, and its geometry
 #
-# Elhage et al. (2022). Three experiments at quick fidelity (each reuses `../results/NAME` if
+# Elhage et al. (2022). Three experiments at quick fidelity (each reuses `../results/NAME`, or
+# `$TOYSUPER_RESULTS/NAME` when set, if
 # `toysuper reproduce` left it there):
 # - `sparsity_sweep`: linear against ReLU-output models as features get sparser (figures 2-3);
 # - `geometry`: with uniform importance, dimensions per feature D* and each feature's
@@ -24,6 +25,7 @@
 # - `perturb_feature`: a pentagon as one feature's density changes.
 
 # %%
+import os
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -35,7 +37,7 @@ from toysuper.analysis import feature_dimensionality
 from toysuper.analysis.polytopes import name_group, polytopes
 from toysuper.experiments.runner import claims_table, run_experiment
 
-RESULTS = Path("../results")
+RESULTS = Path(os.environ.get("TOYSUPER_RESULTS", "../results"))
 
 
 

@@ -19,10 +19,12 @@
 # we train several models per point in one sweep, classify what the extra feature became, and
 # compare with theory: each candidate solution's expected loss, with its norms and biases
 # optimised on the exact population loss. This runs both experiments at quick fidelity (reusing
-# `../results/` if `toysuper reproduce` left them there).
+# `../results/`, or `$TOYSUPER_RESULTS` when set, if `toysuper reproduce` left them there).
 
 # %%
 import json
+import os
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -33,14 +35,15 @@ from toysuper.analysis.phase import PHASES
 from toysuper.experiments.phase import diagrams
 from toysuper.experiments.runner import run_experiment
 
-reports = {name: run_experiment(name, "quick", out=f"../results/{name}")
+RESULTS = Path(os.environ.get("TOYSUPER_RESULTS", "../results"))
+reports = {name: run_experiment(name, "quick", out=RESULTS / name)
            for name in ("phase_2in1", "phase_3in2")}
 
 # %%
-Image("../results/phase_2in1/phase_2in1.png")
+Image(RESULTS / "phase_2in1" / "phase_2in1.png")
 
 # %%
-Image("../results/phase_3in2/phase_3in2.png")
+Image(RESULTS / "phase_3in2" / "phase_3in2.png")
 
 # %% [markdown]
 # The paper's claims next to what was measured:
@@ -68,6 +71,6 @@ ax.legend();
 # The data behind a diagram, as arrays: the phase of every trained model and the theory.
 
 # %%
-d = diagrams(ts.load("../results/phase_3in2"))
+d = diagrams(ts.load(RESULTS / "phase_3in2"))
 counts = {PHASES[k]: int((d["empirical"] == k).sum()) for k in range(len(PHASES))}
 counts

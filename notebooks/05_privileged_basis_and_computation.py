@@ -16,7 +16,8 @@
 # %% [markdown]
 # # TMS sections 8-9: superposition in a privileged basis, and computation in superposition
 #
-# Elhage et al. (2022). Two experiments at quick fidelity (each reuses `../results/NAME` if
+# Elhage et al. (2022). Two experiments at quick fidelity (each reuses `../results/NAME`, or
+# `$TOYSUPER_RESULTS/NAME` when set, if
 # `toysuper reproduce` left it there):
 # - `privileged_basis`: a ReLU on the hidden layer (`relu_hidden`) makes neurons meaningful; as
 #   features get sparser the best model goes from monosemantic neurons to k features in j
@@ -28,6 +29,7 @@
 # of every other experiment.
 
 # %%
+import os
 from pathlib import Path
 
 from IPython.display import Image, Markdown
@@ -36,7 +38,7 @@ import toysuper as ts
 from toysuper.analysis.neurons import connections, neuron_groups, regime
 from toysuper.experiments.runner import claims_table, run_experiment
 
-RESULTS = Path("../results")
+RESULTS = Path(os.environ.get("TOYSUPER_RESULTS", "../results"))
 print({name: kind.description for name, kind in ts.MODEL_KINDS.items()})
 
 # %% [markdown]

@@ -23,10 +23,12 @@
 # The dataset size is a traced sweep axis (sets padded to a capacity and masked), so one
 # compiled sweep trains many T at once. To stay quick in CI this notebook trains the m=2 parts
 # of the experiment up to T=512 (about a minute on 2 CPU cores; reused from
-# `../results/double_descent` when `toysuper reproduce` left them there), and shows the full
+# `../results/double_descent`, or `$TOYSUPER_RESULTS/double_descent` when set, when `toysuper
+# reproduce` left them there), and shows the full
 # experiment's figures if they exist.
 
 # %%
+import os
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +40,7 @@ from toysuper.experiments import double_descent as dd
 from toysuper.experiments.runner import claims_table
 from toysuper.plotting.double_descent import plot_double_descent, plot_memorisation_pictures
 
-RESULTS = Path("../results/double_descent")
+RESULTS = Path(os.environ.get("TOYSUPER_RESULTS", "../results")) / "double_descent"
 parts = {name: s for name, s in dd.sweep("quick").items() if name in ("m2_T64", "m2_T256",
                                                                        "m2_T512")}
 for name, s in parts.items():

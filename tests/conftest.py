@@ -1,6 +1,7 @@
 """Shared fixtures: small sweeps that train in seconds on CPU."""
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -18,6 +19,13 @@ def small_sweep():
         axes={"feature_probability": np.array([1.0, 0.1]), "seed": range(3)},
         fixed={"importance": ts.decaying_importance(5, 0.9)},
     )
+
+
+@pytest.fixture
+def shared_results():
+    """The session's results directory that the notebooks read (see the root conftest.py):
+    a quick experiment a test runs there is not trained again by a notebook."""
+    return Path(os.environ["TOYSUPER_RESULTS"])
 
 
 @pytest.fixture

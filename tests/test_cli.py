@@ -21,12 +21,14 @@ def test_list_prints_one_line_per_experiment(capsys):
 
 def shrink(sweep: ts.Sweep) -> ts.Sweep:
     """At most 5 values per axis (first, last and evenly between) and 200 steps (the rest of the
-    training config, e.g. a fixed dataset, kept)."""
+    training config, e.g. a fixed dataset, kept; snapshots up to step 200)."""
     axes = tuple(dataclasses.replace(a, values=a.values[idx], coords=a.coords[idx]) for a in
                  sweep.axes for idx in [np.unique(np.linspace(0, len(a) - 1, 5).round().astype(
                      int))])
     train = dataclasses.replace(sweep.train, steps=200, log_every=100,
-                                warmup_steps=min(sweep.train.warmup_steps, 200))
+                                warmup_steps=min(sweep.train.warmup_steps, 200),
+                                snapshot_steps=tuple(s for s in sweep.train.snapshot_steps
+                                                     if s <= 200))
     return ts.Sweep(sweep.model, train, axes=axes,
                     fixed=sweep.fixed, root_seed=sweep.root_seed)
 

@@ -5,8 +5,8 @@ import pytest
 from toysuper.experiments.runner import run_experiment
 
 
-def test_intro_claims_quick(tmp_path):
-    report = run_experiment("intro", "quick", out=tmp_path, progress=False)
+def test_intro_claims_quick(shared_results):
+    report = run_experiment("intro", "quick", out=shared_results / "intro", progress=False)
     failed = [c for c in report["claims"] if not c["passed"]]
     assert not failed, failed
 

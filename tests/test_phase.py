@@ -127,11 +127,11 @@ def test_trained_models_match_theory_away_from_boundaries():
 
 
 @pytest.mark.parametrize("name", ["phase_2in1", "phase_3in2"])
-def test_phase_claims_quick(tmp_path, name):
+def test_phase_claims_quick(shared_results, name):
     """Learning threshold: every claim, theory agreement included, passes at quick fidelity."""
     from toysuper.experiments.runner import run_experiment
 
-    report = run_experiment(name, "quick", out=tmp_path, progress=False)
+    report = run_experiment(name, "quick", out=shared_results / name, progress=False)
     failed = [c for c in report["claims"] if not c["passed"]]
     assert not failed, failed
 

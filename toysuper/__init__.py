@@ -6,6 +6,7 @@ Reproduces Elhage et al., "Toy Models of Superposition" (2022) and Henighan et a
 
 from toysuper.config import (
     DatasetConfig,
+    FeatureSets,
     Hyper,
     ModelConfig,
     TrainConfig,
@@ -23,6 +24,7 @@ __all__ = [
     "MODEL_KINDS",
     "Axis",
     "DatasetConfig",
+    "FeatureSets",
     "Hyper",
     "ModelConfig",
     "Result",

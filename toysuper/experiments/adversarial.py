@@ -7,11 +7,11 @@ features per dimension ||W||_F^2 / m. Adversarial training removes superposition
 norms near 80% of the input norm.
 
 Chosen here (the paper does not state them): n=40, m=10, relu_output, importance 1, AdamW lr
-1e-3, weight decay 0.01, batch 1024, 10,000 steps; densities log-spaced from 1 to 0.01 (quick:
-10, paper: 20; best of 1 (quick) or 3 (paper) seeds by loss). Vulnerability is the mean loss
-increase under the most harmful single-feature attack, on 4,096 fresh inputs, divided by the
-same for the model without superposition (the first m features on their own dimensions, b = 0).
-Adversarial training (`TrainConfig.adversarial`) attacks one uniformly drawn feature per
+1e-3, weight decay 0.01, batch 1024, 10,000 steps (quick: 5,000); densities log-spaced from 1
+to 0.01 (quick: 10, paper: 20; best of 1 (quick) or 3 (paper) seeds by loss). Vulnerability
+is the mean loss increase under the most harmful single-feature attack, on 4,096 fresh inputs,
+divided by the same for the model without superposition (the first m features on their own
+dimensions, b = 0). Adversarial training (`TrainConfig.adversarial`) attacks one uniformly drawn feature per
 sample, at attack norms 0 to 1.5 x the mean input norm, at density 0.03; superposition counts as
 removed when ||W||_F^2 / m <= 1.1.
 """
@@ -34,6 +34,7 @@ from toysuper.sweep import Sweep
 N_FEATURES, N_HIDDEN = 40, 10
 ATTACK = 0.1  # attack norm / mean input norm when measuring vulnerability
 DENSITIES = {"quick": 10, "paper": 20}
+STEPS = {"quick": 5000, "paper": 10_000}
 SEEDS = {"quick": 1, "paper": 3}
 TRAINING_DENSITY = 0.03
 ATTACK_NORMS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.5)
@@ -48,11 +49,12 @@ def sweep(fidelity: str, root_seed: int = 0) -> dict[str, Sweep]:
     seeds = {"seed": range(SEEDS[fidelity])}
     return {
         "vulnerability": Sweep(
-            model, TrainConfig(steps=10_000, batch_size=1024, log_every=100),
+            model, TrainConfig(steps=STEPS[fidelity], batch_size=1024, log_every=100),
             axes={"feature_probability": np.geomspace(1, 0.01, DENSITIES[fidelity])} | seeds,
             fixed=common, root_seed=root_seed),
         "adversarial_training": Sweep(
-            model, TrainConfig(steps=10_000, batch_size=1024, log_every=100, adversarial=True),
+            model, TrainConfig(steps=STEPS[fidelity], batch_size=1024, log_every=100,
+                               adversarial=True),
             axes={"attack_norm": ATTACK_NORMS} | seeds,
             fixed=common | {"feature_probability": TRAINING_DENSITY}, root_seed=root_seed),
     }
@@ -142,7 +144,8 @@ EXPERIMENT = Experiment(
     sweep=sweep,
     analyse=analyse,
     figures=figures,
-    choices="n=40, m=10; 10 (quick) or 20 (paper) densities 1 to 0.01; vulnerability on 4,096 "
-            "inputs relative to the first-m-features model; adversarial training at density "
-            "0.03; removed means ||W||_F^2/m <= 1.1",
+    choices="n=40, m=10; 5,000 (quick) or 10,000 (paper) steps; 10 (quick) or 20 (paper) "
+            "densities 1 to 0.01; vulnerability on 4,096 inputs relative to the "
+            "first-m-features model; adversarial training at density 0.03; removed means "
+            "||W||_F^2/m <= 1.1",
 )

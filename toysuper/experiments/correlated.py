@@ -82,7 +82,7 @@ def analyse(results: dict[str, Result]) -> tuple[dict, list[Claim], dict]:
 
     corr_within, anti_within = within("correlated_2x2"), within("anticorrelated_2x2")
     corr_across = across_cosines(W["correlated_2x2"][0], sets["correlated_2x2"])
-    density = np.asarray(COLLAPSE_DENSITIES)
+    density = best["correlated_3x2"]["feature_probability"].values
     collapsed = np.array([collapsed_count(w, sets["correlated_3x2"])
                           for w in W["correlated_3x2"]])
     paper_range = np.array([paper_collapsed(p) for p in density])
