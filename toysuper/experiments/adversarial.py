@@ -11,9 +11,9 @@ Chosen here (the paper does not state them): n=40, m=10, relu_output, importance
 to 0.01 (quick: 10, paper: 20; best of 1 (quick) or 3 (paper) seeds by loss). Vulnerability
 is the mean loss increase under the most harmful single-feature attack, on 4,096 fresh inputs,
 divided by the same for the model without superposition (the first m features on their own
-dimensions, b = 0). Adversarial training (`TrainConfig.adversarial`) attacks one uniformly drawn feature per
-sample, at attack norms 0 to 1.5 x the mean input norm, at density 0.03; superposition counts as
-removed when ||W||_F^2 / m <= 1.1.
+dimensions, b = 0). Adversarial training (`TrainConfig.adversarial`) attacks one uniformly
+drawn feature per sample, at attack norms 0 to 1.5 x the mean input norm, at density 0.03;
+superposition counts as removed when ||W||_F^2 / m <= 1.1.
 """
 
 from __future__ import annotations
