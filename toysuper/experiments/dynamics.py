@@ -75,9 +75,8 @@ def snapshot_losses(W: np.ndarray, b: np.ndarray, density: float, key: jax.Array
     """The loss of each snapshot (..., snapshot, n, m) on one fixed batch of sparse uniform
     inputs (importance 1). Shape (..., snapshot)."""
     x = sample_sparse_uniform(key, np.full(W.shape[-2], density, np.float32), batch)
-    loss = jax.jit(lambda W, b: weighted_mse(TiedParams(W, b), x, 1.0, "relu_output"))
-    flat = [float(loss(w, c)) for w, c in zip(W.reshape(-1, *W.shape[-2:]),
-                                              b.reshape(-1, b.shape[-1]), strict=True)]
+    loss = jax.jit(jax.vmap(lambda W, b: weighted_mse(TiedParams(W, b), x, 1.0, "relu_output")))
+    flat = loss(W.reshape(-1, *W.shape[-2:]), b.reshape(-1, b.shape[-1]))
     return np.asarray(flat).reshape(W.shape[:-2])
 
 
