@@ -45,7 +45,7 @@ def attacked_feature_major(key: jax.Array, W: Float[Array, "feature hidden"],
     """
     directions = jax.lax.stop_gradient(attack_directions(W))
     feature = jax.random.randint(key, (xt.shape[1],), 0, xt.shape[0])
-    size = attack_norm * jnp.mean(jnp.linalg.norm(xt, axis=0))
+    size = attack_norm * mean_input_norm(xt.T)
     return xt + size * directions[feature].T
 
 

@@ -127,6 +127,10 @@ class FeatureSets:
     def n_features(self) -> int:
         return sum(size for _, size in self.sets)
 
+    def members(self) -> list[list[int]]:
+        """The feature indices of every set (`groups` without the kinds)."""
+        return [members for _, members in self.groups()]
+
     def groups(self) -> list[tuple[str, list[int]]]:
         """(kind, feature indices) of every set; an independent set gives one group per feature."""
         out, start = [], 0

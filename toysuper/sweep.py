@@ -139,12 +139,15 @@ class Sweep:
         self._check_dataset()
         self._check_inputs()
 
+    def _fields_set(self, fields: tuple[str, ...]) -> list[str]:
+        """Those of `fields` that this sweep fixes or sweeps."""
+        return [f for f in fields if f in self.fixed or any(a.field == f for a in self.axes)]
+
     def _check_dataset(self) -> None:
         """With a fixed dataset: sizes within capacity, one density per model, enough slots,
         a kind that can train on it. Without one: no dataset fields set."""
         cfg = self.train.dataset
-        set_here = [f for f in DATASET_FIELDS if f in self.fixed or any(
-            a.field == f for a in self.axes)]
+        set_here = self._fields_set(DATASET_FIELDS)
         if cfg is None:
             _require(not set_here, "Hyper fields", set_here, "dataset_size and dataset_seed "
                      "only with TrainConfig(dataset=DatasetConfig(...)), a fixed training set")
@@ -189,8 +192,7 @@ class Sweep:
                      "a tied kind x' = act(x W W^T + b) for adversarial training "
                      "(linear, relu_output)")
         else:
-            set_here = [f for f in ADVERSARIAL_FIELDS if f in self.fixed or any(
-                a.field == f for a in self.axes)]
+            set_here = self._fields_set(ADVERSARIAL_FIELDS)
             _require(not set_here, "Hyper fields", set_here,
                      "attack_norm only with TrainConfig(adversarial=True)")
 

@@ -81,9 +81,7 @@ def relative_vulnerability(W: np.ndarray, b: np.ndarray, density: float, key: ja
 
 
 def analyse(results: dict[str, Result]) -> tuple[dict, list[Claim], dict]:
-    vul = results["vulnerability"]
-    vul = vul.best_over("seed") if "seed" in vul.dataset.dims else vul
-    ds = vul.dataset
+    ds = results["vulnerability"].best_over("seed").dataset
     density = ds["feature_probability"].values
     key = jax.random.key(2)
     relative = np.array([relative_vulnerability(w, c, p, key)
@@ -92,10 +90,9 @@ def analyse(results: dict[str, Result]) -> tuple[dict, list[Claim], dict]:
     per_dim = 1 / np.asarray(dimensions_per_feature(ds["W"].values))  # ||W||_F^2 / m
     correlation = float(np.corrcoef(relative, per_dim)[0, 1])
 
-    adv = results["adversarial_training"]
-    adv = adv.best_over("seed") if "seed" in adv.dataset.dims else adv
-    norms = adv.dataset["attack_norm"].values
-    adv_per_dim = 1 / np.asarray(dimensions_per_feature(adv.dataset["W"].values))
+    adv = results["adversarial_training"].best_over("seed").dataset
+    norms = adv["attack_norm"].values
+    adv_per_dim = 1 / np.asarray(dimensions_per_feature(adv["W"].values))
     removed = np.flatnonzero(adv_per_dim <= REMOVED)
     removal_norm = float(norms[removed[0]]) if len(removed) else None
 

@@ -67,15 +67,10 @@ def sweep(fidelity: str, root_seed: int = 0) -> dict[str, Sweep]:
     return out
 
 
-def sets_of(result: Result) -> list[list[int]]:
-    """The feature indices of each set of a part."""
-    return [members for _, members in result.sweep.train.feature_sets.groups()]
-
-
 def analyse(results: dict[str, Result]) -> tuple[dict, list[Claim], dict]:
     best = {part: r.best_over("seed").dataset for part, r in results.items()}
     W = {part: ds["W"].values for part, ds in best.items()}  # (density, n, m)
-    sets = {part: sets_of(r) for part, r in results.items()}
+    sets = {part: r.sweep.train.feature_sets.members() for part, r in results.items()}
 
     def within(part, k=0):
         return np.concatenate([within_cosines(W[part][k], s) for s in sets[part]])

@@ -110,7 +110,7 @@ def analyse(results: dict[str, Result]) -> tuple[dict, list[Claim], dict]:
     share = np.array([loss_share_at_jumps(steps, lo, [j.step for j in js])
                       for lo, js in zip(loss, jumps, strict=True)])
 
-    sets = [members for _, members in results["octahedron"].sweep.train.feature_sets.groups()]
+    sets = results["octahedron"].sweep.train.feature_sets.members()
     W_oct = octa["W_snapshots"].values  # (seed, snapshot, 6, 3)
     clump = np.array([[np.mean(np.concatenate([within_cosines(w, s) for s in sets]))
                        for w in seed_run] for seed_run in W_oct])  # (seed, snapshot)
