@@ -105,3 +105,47 @@ def test_chunk_size_from_memory_and_segments(small_sweep):
     for steps, log in [(10_000, 100), (300, 50), (700, 100), (1, 1)]:
         seg = segment_steps(ts.TrainConfig(steps=steps, log_every=log))
         assert steps % seg == 0 and seg % log == 0
+
+
+def population_sweep(models: int, n: int = 20, m: int = 5, **train) -> ts.Sweep:
+    return ts.Sweep(ts.ModelConfig(n, m), ts.TrainConfig(**({"steps": 20, "log_every": 10}
+                                                            | train)),
+                    axes={"feature_probability": ts.power_space(20, models)})
+
+
+@pytest.mark.parametrize("sweep", [
+    population_sweep(10, 5, 2), population_sweep(64), population_sweep(4, 400, 30),
+    ts.Sweep(ts.ModelConfig(1000, 2), ts.TrainConfig(steps=20, log_every=10,
+                                                     dataset=ts.DatasetConfig(1024, 16)),
+             axes={"dataset_size": [64, 1024]}, fixed={"feature_probability": 0.001}),
+], ids=["intro", "population", "geometry_in_turn", "fixed_dataset"])
+def test_memory_estimate_bounds_the_compiled_footprint(sweep):
+    """The chunk-size estimate never undercounts what XLA allocates for a chunk."""
+    estimate = sweep.size * sweep_module.estimate_bytes_per_model(sweep.model, sweep.train)
+    assert sweep_module.chunk_memory_bytes(sweep, sweep.size) <= estimate
+
+
+def test_sweep_over_a_forced_memory_limit_runs_in_chunks_that_fit(monkeypatch):
+    sweep = population_sweep(24)
+    limit = sweep_module.chunk_memory_bytes(sweep, sweep.size) // 4  # the grid needs 4x this
+    monkeypatch.setenv(sweep_module.MEMORY_ENV, str(limit))
+    chunk = default_chunk_size(sweep)
+    assert chunk < sweep.size and sweep_module.chunk_memory_bytes(sweep, chunk) <= limit
+    calls, real = [], sweep_module.train_chunk
+
+    def counting(s, hyper, **kwargs):
+        calls.append(len(hyper.seed))
+        return real(s, hyper, **kwargs)
+
+    monkeypatch.setattr(sweep_module, "train_chunk", counting)
+    chunked = ts.run_sweep(sweep, progress=False).dataset
+    assert calls == [chunk] * -(-sweep.size // chunk)
+    whole = ts.run_sweep(sweep, chunk_size=sweep.size, progress=False).dataset
+    np.testing.assert_allclose(chunked["W"], whole["W"], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "1GB"])
+def test_bad_memory_budget_is_named(monkeypatch, value):
+    monkeypatch.setenv(sweep_module.MEMORY_ENV, value)
+    with pytest.raises(ValueError, match=sweep_module.MEMORY_ENV):
+        sweep_module.memory_budget()

@@ -3,9 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 from toysuper.experiments import FIDELITIES, REGISTRY
+
+CACHE_ENV = "TOYSUPER_CACHE_DIR"  # where compiled programs persist between runs; "" turns it off
+
+
+def use_compilation_cache() -> str | None:
+    """Persist XLA compilations across CLI runs ($TOYSUPER_CACHE_DIR, default
+    ~/.cache/toysuper/jax), so a repeated `toysuper run` does not compile again."""
+    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "toysuper" / "jax"
+    directory = os.environ.get(CACHE_ENV, str(default))
+    if not directory:
+        return None
+    import jax
+
+    jax.config.update("jax_compilation_cache_dir", directory)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+    return directory
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -38,12 +56,24 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also copy each figure here as NAME_FIDELITY.png with its sidecar")
         p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     run.add_argument("--seed", type=int, default=0, help="root seed of every model's key")
+
+    from toysuper.bench import CASES
+
+    bench = sub.add_parser("bench", help="training throughput against the PyTorch reference")
+    bench.add_argument("--only", nargs="+", choices=list(CASES), metavar="CASE",
+                       help=f"run only these: {', '.join(CASES)}")
+    bench.add_argument("--repeats", type=int, default=3, help="timed runs per case (median)")
+    bench.add_argument("--scale", type=float, default=1.0,
+                       help="multiply every case's steps (e.g. 10 on a GPU)")
+    bench.add_argument("--no-reference", action="store_true", help="skip the PyTorch reference")
+    bench.add_argument("--json", default=None, help="write every measurement here")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    use_compilation_cache()
     from toysuper.experiments.runner import reproduce, run_experiment
 
     try:
@@ -51,6 +81,12 @@ def main(argv: list[str] | None = None) -> int:
             width = max(map(len, REGISTRY))
             for e in REGISTRY.values():
                 print(f"{e.name:<{width}}  {e.section:<8}  {e.description}")
+        elif args.command == "bench":
+            if args.repeats < 1 or args.scale <= 0:
+                parser.error("bench: --repeats must be >= 1 and --scale > 0")
+            from toysuper.bench import bench
+
+            bench(args.only, args.repeats, args.scale, not args.no_reference, args.json)
         elif args.command == "run":
             if args.seed < 0:
                 parser.error(f"argument --seed: invalid value {args.seed}: an integer >= 0")

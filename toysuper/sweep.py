@@ -7,9 +7,15 @@
     ds = result.to_xarray()         # W: (feature_probability, seed, feature, hidden)
 
 The grid (the Cartesian product of the axes) is flattened and split into chunks of equal size (the
-last one padded), so a sweep compiles once per static config and chunk size. Within a chunk, steps
-run in segments so that the bar moves during long runs. A point's key is
-`fold_in(key(root_seed), seed)`, so its result does not depend on the sweep it is part of.
+last one padded), so a sweep compiles once per static config and chunk size. Each chunk's model
+axis is sharded over all devices (a 1-D `Mesh`, `shard_map`); its size comes from a per-device
+memory budget. Within a chunk, steps run in segments so that the bar moves during long runs. A
+point's key is `fold_in(key(root_seed), seed)`, so its result does not depend on the sweep it is
+part of, nor on the chunking or the sharding.
+
+Across hosts: call `jax.distributed.initialize()` on every host, then the same `run_sweep` on
+every host. The mesh spans `jax.devices()` (all hosts), results are gathered to every host, and
+only process 0 writes to `out` (a shared directory that every host reads to resume).
 """
 
 from __future__ import annotations
@@ -19,12 +25,16 @@ import functools
 import hashlib
 import json
 import math
+import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
 
 import jax
 import numpy as np
+from jax.experimental import multihost_utils
+from jax.sharding import Mesh
+from jax.sharding import PartitionSpec as P
 from tqdm.auto import tqdm
 
 from toysuper.config import (
@@ -45,7 +55,10 @@ from toysuper.data import min_max_active, sample_sparse_uniform_feature_major
 from toysuper.models import MODEL_KINDS
 from toysuper.train import advance, init_state, point_key, state_from_leaves, state_leaves
 
-CHUNK_MEMORY_BYTES = 1 << 30  # default per-chunk working-set budget for the chunk-size estimate
+CPU_CHUNK_BYTES = 1 << 30  # per-chunk working-set budget on CPU (larger chunks gain nothing there)
+ACCELERATOR_MEMORY_FRACTION = 0.5  # of a GPU/TPU's memory, for one chunk's working set
+MEMORY_ENV = "TOYSUPER_CHUNK_MEMORY"  # bytes per device; overrides the budget above
+MODEL_AXIS = "model"  # the mesh axis the models of a chunk are sharded over
 
 
 @dataclasses.dataclass(frozen=True)
@@ -262,12 +275,73 @@ def estimate_bytes_per_model(model: ModelConfig, train: TrainConfig) -> int:
     return 4 * (batch * per_row + 8 * n * m + 8 * n)
 
 
-def default_chunk_size(sweep: Sweep, memory_bytes: int = CHUNK_MEMORY_BYTES) -> int:
-    """Equal chunks, as few as fit in `memory_bytes` each by the working-set estimate (so the
-    last chunk needs little padding: 16,000 models that fit 13,000 at a time run as 2 x 8,000)."""
-    fits = max(1, memory_bytes // estimate_bytes_per_model(sweep.model, sweep.train))
+def memory_budget(device: jax.Device | None = None) -> int:
+    """Bytes one chunk's working set may take on each device: $TOYSUPER_CHUNK_MEMORY if set, else
+    half of an accelerator's memory, else `CPU_CHUNK_BYTES`."""
+    if MEMORY_ENV in os.environ:
+        value = os.environ[MEMORY_ENV]
+        _require(value.isdigit() and int(value) > 0, MEMORY_ENV, value, "a number of bytes > 0")
+        return int(value)
+    device = jax.devices()[0] if device is None else device
+    stats = device.memory_stats() if device.platform != "cpu" else None
+    if stats and "bytes_limit" in stats:
+        return int(ACCELERATOR_MEMORY_FRACTION * stats["bytes_limit"])
+    return CPU_CHUNK_BYTES
+
+
+def default_chunk_size(sweep: Sweep, memory_bytes: int | None = None, n_devices: int = 1) -> int:
+    """Equal chunks, as few as fit in `memory_bytes` per device (default `memory_budget()`) by
+    the working-set estimate, a multiple of `n_devices` (so the last chunk needs little padding:
+    16,000 models that fit 13,000 at a time run as 2 x 8,000)."""
+    memory_bytes = memory_budget() if memory_bytes is None else memory_bytes
+    fits = n_devices * max(1, memory_bytes // estimate_bytes_per_model(sweep.model, sweep.train))
     n_chunks = math.ceil(sweep.size / fits)
-    return math.ceil(sweep.size / n_chunks)
+    return n_devices * math.ceil(sweep.size / n_chunks / n_devices)
+
+
+def compiled_chunk(sweep: Sweep, chunk_size: int, steps_per_call: int | None = None):
+    """The compiled executable of one segment call on a chunk of `chunk_size` models (one
+    device), for XLA's memory and cost analyses."""
+    steps_per_call = segment_steps(sweep.train) if steps_per_call is None else steps_per_call
+    hyper = jax.tree.map(lambda leaf: leaf[np.minimum(np.arange(chunk_size), sweep.size - 1)],
+                         sweep.grid_hyper())
+    state = jax.eval_shape(_init_chunk, hyper, np.uint32(sweep.root_seed), sweep.model,
+                           sweep.train)
+    return _advance_chunk.lower(state, hyper, sweep.model, sweep.train,
+                                steps_per_call).compile()
+
+
+def chunk_memory_bytes(sweep: Sweep, chunk_size: int) -> int:
+    """Device memory one segment call on `chunk_size` models needs by XLA's own accounting:
+    arguments + outputs + temporaries - buffers the outputs reuse."""
+    stats = compiled_chunk(sweep, chunk_size).memory_analysis()
+    return (stats.argument_size_in_bytes + stats.output_size_in_bytes
+            + stats.temp_size_in_bytes - stats.alias_size_in_bytes)
+
+
+def model_mesh(devices=None) -> Mesh | None:
+    """A 1-D mesh naming `MODEL_AXIS` over `devices` (default `jax.devices()`, every host's);
+    None for a single device."""
+    devices = jax.devices() if devices is None else list(devices)
+    _require(len(devices) >= 1, "devices", devices, "at least one jax device")
+    return Mesh(np.array(devices), (MODEL_AXIS,)) if len(devices) > 1 else None
+
+
+def over_models(fn, mesh: Mesh | None, n_args: int, replicated: tuple[int, ...] = ()):
+    """`fn` (taking and returning arrays with a leading model axis) run on each device's slice of
+    that axis with `shard_map`; `fn` itself without a mesh. Arguments in `replicated` are
+    passed whole to every device."""
+    if mesh is None:
+        return fn
+    specs = tuple(P() if i in replicated else P(MODEL_AXIS) for i in range(n_args))
+    return jax.shard_map(fn, mesh=mesh, in_specs=specs, out_specs=P(MODEL_AXIS))
+
+
+def to_host(x) -> np.ndarray:
+    """A device array as numpy; gathered from every host in a multi-host run."""
+    if jax.process_count() > 1:
+        return np.asarray(multihost_utils.process_allgather(x, tiled=True))
+    return np.asarray(x)
 
 
 def segment_steps(train: TrainConfig, target_segments: int = 10) -> int:
@@ -278,12 +352,13 @@ def segment_steps(train: TrainConfig, target_segments: int = 10) -> int:
     return per_segment * train.log_every
 
 
-@functools.partial(jax.jit, static_argnums=(2, 3))
-def _init_chunk(hyper: Hyper, root_seed, model_cfg, train_cfg):
-    def one(h):
-        return init_state(point_key(root_seed, h.seed), h, model_cfg, train_cfg)
+@functools.partial(jax.jit, static_argnums=(2, 3, 4))
+def _init_chunk(hyper: Hyper, root_seed, model_cfg, train_cfg, mesh=None):
+    def init(h, root):
+        return jax.vmap(lambda hh: init_state(point_key(root, hh.seed), hh, model_cfg,
+                                              train_cfg))(h)
 
-    return jax.vmap(one)(hyper)
+    return over_models(init, mesh, 2, replicated=(1,))(hyper, root_seed)
 
 
 SEQUENTIAL_MIN_WORK = 1 << 18  # rows x n_features per step from which CPU chunks run in turn
@@ -299,19 +374,22 @@ def models_in_turn(model_cfg: ModelConfig, train_cfg: TrainConfig) -> bool:
             and rows * model_cfg.n_features >= SEQUENTIAL_MIN_WORK)
 
 
-@functools.partial(jax.jit, static_argnums=(2, 3, 4), donate_argnums=(0,))
-def _advance_chunk(state, hyper: Hyper, model_cfg, train_cfg, n_steps):
+@functools.partial(jax.jit, static_argnums=(2, 3, 4, 5), donate_argnums=(0,))
+def _advance_chunk(state, hyper: Hyper, model_cfg, train_cfg, n_steps, mesh=None):
     def one(s, h):
         return advance(s, h, model_cfg, train_cfg, n_steps)
 
-    if models_in_turn(model_cfg, train_cfg):
-        return jax.lax.map(lambda sh: one(*sh), (state, hyper))
-    return jax.vmap(one)(state, hyper)
+    def run(states, hypers):
+        if models_in_turn(model_cfg, train_cfg):
+            return jax.lax.map(lambda sh: one(*sh), (states, hypers))
+        return jax.vmap(one)(states, hypers)
+
+    return over_models(run, mesh, 2)(state, hyper)
 
 
 def train_chunk(sweep: Sweep, hyper: Hyper, *, steps_per_call: int | None = None,
                 on_steps=None, resume: dict[str, np.ndarray] | None = None,
-                checkpoint=None) -> dict[str, np.ndarray]:
+                checkpoint=None, mesh: Mesh | None = None) -> dict[str, np.ndarray]:
     """Train the models of one chunk (leaves with a leading chunk axis).
 
     Args:
@@ -322,6 +400,8 @@ def train_chunk(sweep: Sweep, hyper: Hyper, *, steps_per_call: int | None = None
       resume: a mid-chunk checkpoint written through `checkpoint`, to continue from.
       checkpoint: called after each compiled call but the last with (step, arrays), where
         arrays hold the TrainState leaves and the history so far.
+      mesh: shard the chunk's models over this mesh (`model_mesh`); the chunk size must be a
+        multiple of its size.
 
     Returns:
       W, b (leading chunk axis), history (chunk, windows) and diverged_step (chunk,) as numpy;
@@ -331,7 +411,7 @@ def train_chunk(sweep: Sweep, hyper: Hyper, *, steps_per_call: int | None = None
     _require(sweep.train.steps % steps_per_call == 0 and steps_per_call % sweep.train.log_every
              == 0, "steps_per_call", steps_per_call,
              f"a multiple of log_every={sweep.train.log_every} dividing steps={sweep.train.steps}")
-    state = _init_chunk(hyper, np.uint32(sweep.root_seed), sweep.model, sweep.train)
+    state = _init_chunk(hyper, np.uint32(sweep.root_seed), sweep.model, sweep.train, mesh)
     histories = []
     if resume is not None:
         n_leaves = len(resume) - 1
@@ -341,26 +421,28 @@ def train_chunk(sweep: Sweep, hyper: Hyper, *, steps_per_call: int | None = None
     if on_steps is not None and done:
         on_steps(done)
     for _ in range((sweep.train.steps - done) // steps_per_call):
-        state, history = _advance_chunk(state, hyper, sweep.model, sweep.train, steps_per_call)
-        histories.append(np.asarray(history))
+        state, history = _advance_chunk(state, hyper, sweep.model, sweep.train, steps_per_call,
+                                        mesh)
+        histories.append(to_host(history))
         done += steps_per_call
         if on_steps is not None:
             on_steps(steps_per_call)
         if checkpoint is not None and done < sweep.train.steps:
-            leaves = {f"leaf{i}": leaf for i, leaf in enumerate(state_leaves(state))}
+            leaves = {f"leaf{i}": leaf for i, leaf in enumerate(state_leaves(state, to_host))}
             checkpoint(done, leaves | {"history": np.concatenate(histories, axis=1)})
     snapshots = {} if state.snapshots is None else {
-        f"{k}_snapshots": np.asarray(v) for k, v in dataclasses.asdict(state.snapshots).items()}
-    return {**{k: np.asarray(v) for k, v in dataclasses.asdict(state.params).items()},
+        f"{k}_snapshots": to_host(v) for k, v in dataclasses.asdict(state.snapshots).items()}
+    return {**{k: to_host(v) for k, v in dataclasses.asdict(state.params).items()},
             **snapshots,
             "history": np.concatenate(histories, axis=1),
-            "diverged_step": np.asarray(state.diverged_step)}
+            "diverged_step": to_host(state.diverged_step)}
 
 
 def run_sweep(sweep: Sweep, *, out: str | Path | None = None, chunk_size: int | None = None,
               steps_per_call: int | None = None, progress: bool = True,
               overwrite: bool = False, meta: dict | None = None,
-              checkpoint_every: int | None = None, checkpoint_seconds: float = 60.0):
+              checkpoint_every: int | None = None, checkpoint_seconds: float = 60.0,
+              devices=None, memory_bytes: int | None = None):
     """Train every point of the grid and return a `Result`.
 
     Args:
@@ -370,7 +452,8 @@ def run_sweep(sweep: Sweep, *, out: str | Path | None = None, chunk_size: int | 
         calls; a rerun with the same config resumes where the last one stopped and ends with
         the same result bit for bit. A finished directory is loaded without retraining, and a
         directory holding another config is refused.
-      chunk_size: models per compiled call; default from `default_chunk_size`.
+      chunk_size: models per compiled call, rounded up to a multiple of the device count;
+        default from `default_chunk_size`.
       steps_per_call: steps per compiled call within a chunk (progress and checkpoint grain).
       progress: show a tqdm bar counting model-steps.
       overwrite: discard whatever `out` holds instead of resuming or refusing.
@@ -378,12 +461,21 @@ def run_sweep(sweep: Sweep, *, out: str | Path | None = None, chunk_size: int | 
       checkpoint_every: save the mid-chunk training state every this many steps (a multiple
         of `steps_per_call`); by default it is saved when `checkpoint_seconds` have passed.
       checkpoint_seconds: the time-based default interval of mid-chunk checkpoints.
+      devices: shard each chunk's models over these devices; default `jax.devices()`.
+      memory_bytes: working-set budget per device for the default chunk size; default
+        `memory_budget()`.
     """
     from toysuper.results import RESULT_FILE, Result, open_result_dir
 
-    chunk_size = default_chunk_size(sweep) if chunk_size is None else chunk_size
+    mesh = model_mesh(devices)
+    n_devices = 1 if mesh is None else mesh.size
+    _require(memory_bytes is None or (isinstance(memory_bytes, int) and memory_bytes > 0),
+             "memory_bytes", memory_bytes, "a number of bytes > 0, or None")
+    if chunk_size is None:
+        chunk_size = default_chunk_size(sweep, memory_bytes, n_devices)
     _require(isinstance(chunk_size, int) and chunk_size >= 1, "chunk_size", chunk_size,
              "an integer >= 1")
+    chunk_size = n_devices * math.ceil(chunk_size / n_devices)
     steps_per_call = segment_steps(sweep.train) if steps_per_call is None else steps_per_call
     _require(isinstance(steps_per_call, int) and steps_per_call >= 1, "steps_per_call",
              steps_per_call, "an integer >= 1")
@@ -391,6 +483,7 @@ def run_sweep(sweep: Sweep, *, out: str | Path | None = None, chunk_size: int | 
              > 0 and checkpoint_every % steps_per_call == 0), "checkpoint_every",
              checkpoint_every, f"a positive multiple of steps_per_call={steps_per_call}")
     store = open_result_dir(out, sweep, meta, overwrite) if out is not None else None
+    writes = store is not None and jax.process_index() == 0  # one writer in multi-host runs
     if store is not None and (Path(out) / RESULT_FILE).exists():
         return Result.load(out)
     grid = sweep.grid_hyper()
@@ -408,9 +501,9 @@ def run_sweep(sweep: Sweep, *, out: str | Path | None = None, chunk_size: int | 
                 on_steps=lambda steps, n=stop - start: bar.update(n * steps),
                 resume=store.load_partial(start, stop) if store is not None else None,
                 checkpoint=_checkpointer(store, start, stop, checkpoint_every,
-                                         checkpoint_seconds) if store is not None else None)
+                                         checkpoint_seconds) if writes else None, mesh=mesh)
             saved = {k: v[: stop - start] for k, v in saved.items()}
-            if store is not None:
+            if writes:
                 store.save_chunk(start, stop, saved)
         else:
             bar.update((stop - start) * sweep.train.steps)
@@ -418,7 +511,7 @@ def run_sweep(sweep: Sweep, *, out: str | Path | None = None, chunk_size: int | 
     bar.close()
     result = Result.from_arrays(sweep, {k: np.concatenate([c[k] for c in chunks])
                                         for k in chunks[0]})
-    if store is not None:
+    if writes:
         result.save(out, meta)
         store.clear()
     return result

@@ -233,10 +233,11 @@ def train(key: jax.Array, hyper: Hyper, model_cfg: ModelConfig,
     return state.params, history
 
 
-def state_leaves(state: TrainState) -> list[np.ndarray]:
-    """Host copies of every leaf of `state` (the PRNG key as its raw uint32 data), for saving."""
+def state_leaves(state: TrainState, to_host=np.asarray) -> list[np.ndarray]:
+    """Host copies (made by `to_host`) of every leaf of `state`, the PRNG key as its raw uint32
+    data, for saving."""
     raw = state.replace(data_key=jax.random.key_data(state.data_key))
-    return [np.asarray(leaf) for leaf in jax.tree.leaves(raw)]
+    return [to_host(leaf) for leaf in jax.tree.leaves(raw)]
 
 
 def state_from_leaves(template: TrainState, leaves: list[np.ndarray]) -> TrainState:
