@@ -275,14 +275,14 @@ def estimate_bytes_per_model(model: ModelConfig, train: TrainConfig) -> int:
     return 4 * (batch * per_row + 8 * n * m + 8 * n)
 
 
-def memory_budget(device: jax.Device | None = None) -> int:
+def memory_budget() -> int:
     """Bytes one chunk's working set may take on each device: $TOYSUPER_CHUNK_MEMORY if set, else
-    half of an accelerator's memory, else `CPU_CHUNK_BYTES`."""
+    half of an accelerator's memory (the first device's), else `CPU_CHUNK_BYTES`."""
     if MEMORY_ENV in os.environ:
         value = os.environ[MEMORY_ENV]
         _require(value.isdigit() and int(value) > 0, MEMORY_ENV, value, "a number of bytes > 0")
         return int(value)
-    device = jax.devices()[0] if device is None else device
+    device = jax.devices()[0]
     stats = device.memory_stats() if device.platform != "cpu" else None
     if stats and "bytes_limit" in stats:
         return int(ACCELERATOR_MEMORY_FRACTION * stats["bytes_limit"])
