@@ -111,19 +111,14 @@ def machine_peaks() -> dict:
 
 
 def step_cost(sweep) -> dict:
-    """XLA's cost analysis of one model's single training step: operations ("flops": every
-    elementwise op and multiply-add counts) and bytes accessed."""
-    import jax
-    import numpy as np
+    """XLA's cost analysis of one model's single training step (the sweep's compiled chunk at one
+    model and one step): operations ("flops": every elementwise op and multiply-add counts) and
+    bytes accessed."""
+    from toysuper.sweep import compiled_chunk
 
-    from toysuper.train import advance, init_state, point_key
-
-    train = dataclasses.replace(sweep.train, steps=1, log_every=1)
-    hyper = jax.tree.map(lambda leaf: leaf[0], sweep.grid_hyper())
-    state = jax.eval_shape(lambda h: init_state(point_key(np.uint32(0), h.seed), h, sweep.model,
-                                                train), hyper)
-    cost = jax.jit(advance, static_argnums=(2, 3, 4)).lower(
-        state, hyper, sweep.model, train, 1).compile().cost_analysis()
+    one_step = dataclasses.replace(sweep, train=dataclasses.replace(sweep.train, steps=1,
+                                                                    log_every=1))
+    cost = compiled_chunk(one_step, 1).cost_analysis()
     cost = cost[0] if isinstance(cost, list) else cost
     return {"flops": float(cost.get("flops", 0.0)), "bytes": float(cost.get("bytes accessed", 0.0))}
 
