@@ -49,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", default="results", help="output directory (default results)")
     rep.add_argument("--only", nargs="+", choices=list(REGISTRY), metavar="NAME",
                      help=f"run only these: {', '.join(REGISTRY)}")
+    rep.add_argument("--extensions", action="store_true",
+                     help="also run the experiments beyond the two papers")
     for p in (run, rep):
         p.add_argument("--fidelity", choices=FIDELITIES, default="quick",
                        help="quick (CPU minutes) or paper (the published setup)")
@@ -96,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             print_claims(report)
         else:
             path = reproduce(args.fidelity, args.out, args.only, progress=not args.no_progress,
-                             gallery=args.gallery)
+                             gallery=args.gallery, extensions=args.extensions)
             print(f"report: {path}")
     except ValueError as err:  # bad input: named field, value and what is allowed
         parser.exit(2, f"toysuper: error: {err}\n")

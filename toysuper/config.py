@@ -15,14 +15,19 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import numbers
+from typing import TYPE_CHECKING
 
 import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+if TYPE_CHECKING:
+    from toysuper.sae import SourceModels
+
 SCHEDULES = ("constant", "linear", "warmup_cosine")
 LAYOUTS = ("sparse", "dense")
 SET_KINDS = ("correlated", "anticorrelated", "independent")
+EXACT_LOSSES = ("population", "one_hot")
 
 
 def _require(ok: bool, field: str, value, allowed: str) -> None:
@@ -165,6 +170,15 @@ class TrainConfig:
       adversarial: train on attacked inputs (TMS section 7): each sample gets the analytic
         attack on one uniformly drawn feature, of norm `Hyper.attack_norm` x the batch's mean
         input norm (`toysuper.attacks`).
+      exact_loss: None to train on sampled batches; else noise-free training on the expected
+        loss itself, one of `EXACT_LOSSES`: "population", the TMS input distribution by
+        subset-by-subset quadrature (`toysuper.analysis.population`, `exact_resolution`
+        midpoint points per active feature); "one_hot", exactly one active feature per input
+        in closed form (`toysuper.analysis.onehot`, Chen et al. 2023; densities unused).
+        `batch_size` is unused.
+      exact_resolution: quadrature points per active feature for exact_loss="population".
+      source: for the sparse autoencoder kinds (`toysuper.sae`), the toy models whose hidden
+        activations they train on (a `toysuper.sae.SourceModels`); None otherwise.
     """
 
     steps: int = 10_000
@@ -179,6 +193,9 @@ class TrainConfig:
     feature_sets: FeatureSets | None = None
     snapshot_steps: tuple[int, ...] = ()
     adversarial: bool = False
+    exact_loss: str | None = None
+    exact_resolution: int = 32
+    source: SourceModels | None = None
 
     def __post_init__(self):
         for name in ("steps", "batch_size", "log_every"):
@@ -206,16 +223,34 @@ class TrainConfig:
                  and all(a < b for a, b in itertools.pairwise(snaps)), "snapshot_steps", snaps,
                  f"strictly increasing integers in [0, steps={self.steps}]")
         object.__setattr__(self, "snapshot_steps", snaps)
+        from toysuper.sae import SourceModels
+
+        if isinstance(self.source, dict):  # from JSON
+            object.__setattr__(self, "source", SourceModels(**self.source))
+        _require(self.source is None or isinstance(self.source, SourceModels), "source",
+                 type(self.source).__name__, "None or a toysuper.sae.SourceModels")
+        _require(self.source is None or (self.dataset is None and self.feature_sets is None
+                                         and not self.adversarial and self.exact_loss is None),
+                 "source", "SourceModels", "None with a fixed dataset, feature sets, adversarial "
+                 "training or an exact loss")
         _require(isinstance(self.adversarial, bool), "adversarial", self.adversarial,
                  "True or False")
         _require(not (self.adversarial and self.dataset is not None), "adversarial",
                  self.adversarial, "False with a fixed dataset")
+        _require(self.exact_loss is None or self.exact_loss in EXACT_LOSSES, "exact_loss",
+                 self.exact_loss, f"None or one of {', '.join(EXACT_LOSSES)}")
+        _require(_is_int(self.exact_resolution) and self.exact_resolution >= 1,
+                 "exact_resolution", self.exact_resolution, "an integer >= 1")
+        _require(self.exact_loss is None or (self.dataset is None and self.feature_sets is None
+                                             and not self.adversarial), "exact_loss",
+                 self.exact_loss, "None with a fixed dataset, feature sets or adversarial training")
 
     def to_dict(self) -> dict:
         """JSON-able fields; the optional ones only when set (so older configs keep their hash)."""
         d = dataclasses.asdict(self)
         for name, unset in (("dataset", None), ("feature_sets", None), ("snapshot_steps", ()),
-                            ("adversarial", False)):
+                            ("adversarial", False), ("exact_loss", None),
+                            ("exact_resolution", 32), ("source", None)):
             if getattr(self, name) == unset:
                 del d[name]
         return d
@@ -237,6 +272,10 @@ class Hyper:
         models with the same dataset_seed share them whatever their seed or sweep.
       attack_norm: () the norm of the training attack as a fraction of the mean input norm;
         used with `TrainConfig.adversarial` only.
+      l1_coefficient, active_latents, dictionary_size, source_index: sparse autoencoders
+        only (`toysuper.sae`): the L1 penalty (sae_relu), the latents a TopK code keeps
+        (sae_topk), the latents in use (the rest masked; 0 = all) and which of
+        `TrainConfig.source`'s toy models the SAE reads.
     """
 
     feature_probability: jnp.ndarray
@@ -247,11 +286,16 @@ class Hyper:
     dataset_size: jnp.ndarray
     dataset_seed: jnp.ndarray
     attack_norm: jnp.ndarray
+    l1_coefficient: jnp.ndarray
+    active_latents: jnp.ndarray
+    dictionary_size: jnp.ndarray
+    source_index: jnp.ndarray
 
     @classmethod
     def create(cls, n_features: int, *, feature_probability=1.0, importance=1.0, lr=1e-3,
                weight_decay=0.01, seed=0, dataset_size=0, dataset_seed=0,
-               attack_norm=0.0) -> Hyper:
+               attack_norm=0.0, l1_coefficient=0.0, active_latents=0, dictionary_size=0,
+               source_index=0) -> Hyper:
         """Validated hyperparameters, scalars broadcast to per-feature vectors (numpy leaves)."""
         return cls(
             feature_probability=per_feature(feature_probability, n_features,
@@ -263,6 +307,10 @@ class Hyper:
             dataset_size=as_array(dataset_size, "dataset_size", np.int32),
             dataset_seed=as_array(dataset_seed, "dataset_seed", np.int32),
             attack_norm=as_array(attack_norm, "attack_norm", np.float32),
+            l1_coefficient=as_array(l1_coefficient, "l1_coefficient", np.float32),
+            active_latents=as_array(active_latents, "active_latents", np.int32),
+            dictionary_size=as_array(dictionary_size, "dictionary_size", np.int32),
+            source_index=as_array(source_index, "source_index", np.int32),
         ).validated()
 
     def validated(self) -> Hyper:
@@ -278,9 +326,10 @@ class Hyper:
         wd = np.asarray(self.weight_decay)
         _require(bool(np.all(np.isfinite(wd) & (wd >= 0))), "weight_decay", _show(wd),
                  "finite values >= 0")
-        attack = np.asarray(self.attack_norm)
-        _require(bool(np.all(np.isfinite(attack) & (attack >= 0))), "attack_norm", _show(attack),
-                 "finite values >= 0")
+        for field in ("attack_norm", "l1_coefficient"):
+            value = np.asarray(getattr(self, field))
+            _require(bool(np.all(np.isfinite(value) & (value >= 0))), field, _show(value),
+                     "finite values >= 0")
         for field in INT_FIELDS:
             value = np.asarray(getattr(self, field))
             _require(np.issubdtype(value.dtype, np.integer) and bool(np.all(value >= 0)), field,
@@ -290,9 +339,11 @@ class Hyper:
 
 HYPER_FIELDS = tuple(f.name for f in dataclasses.fields(Hyper))
 PER_FEATURE_FIELDS = ("feature_probability", "importance")
-INT_FIELDS = ("seed", "dataset_size", "dataset_seed")
+INT_FIELDS = ("seed", "dataset_size", "dataset_seed", "active_latents", "dictionary_size",
+              "source_index")
 DATASET_FIELDS = ("dataset_size", "dataset_seed")
 ADVERSARIAL_FIELDS = ("attack_norm",)
+SAE_FIELDS = ("l1_coefficient", "active_latents", "dictionary_size", "source_index")
 
 
 def as_array(value, field: str, dtype) -> np.ndarray:

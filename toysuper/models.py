@@ -25,6 +25,7 @@ per-model convention).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,7 @@ from toysuper.data import (
     sample_sparse_signed_feature_major,
     sample_sparse_uniform_feature_major,
 )
+from toysuper.sae import SAE_DIMS, init_sae, reconstruct
 
 if TYPE_CHECKING:
     from toysuper.config import ModelConfig
@@ -178,6 +180,8 @@ class ModelKind:
         kind has W (feature, hidden) (feature i's input direction) and b (feature,).
       output_activation: for tied kinds of the form x' = act(x W W^T + b), the elementwise act;
         it lets them train on sparse points (`weighted_mse_sparse`). None otherwise.
+      dictionary: a sparse autoencoder trained on toy models' activations (`toysuper.sae`),
+        not on sparse features; its "features" are its latents.
     """
 
     init: Callable[[jax.Array, Any], Any]
@@ -189,6 +193,7 @@ class ModelKind:
     param_dims: Mapping[str, tuple[str, ...]] = dataclasses.field(
         default_factory=lambda: dict(TIED_DIMS))
     output_activation: Callable[[jax.Array], jax.Array] | None = None
+    dictionary: bool = False
 
     def wanted(self, x: jax.Array) -> jax.Array:
         """The output the model should produce for input `x` (any layout)."""
@@ -217,6 +222,12 @@ MODEL_KINDS: dict[str, ModelKind] = {
                          target=jnp.abs,
                          param_dims={"W": ("feature", "hidden"), "W_out": ("feature", "hidden"),
                                      "b": ("feature",)}),
+    "sae_relu": ModelKind(init_sae, functools.partial(reconstruct, kind="sae_relu"),
+                          "sparse autoencoder on toy-model activations, ReLU code, L1 penalty",
+                          param_dims=SAE_DIMS, dictionary=True),
+    "sae_topk": ModelKind(init_sae, functools.partial(reconstruct, kind="sae_topk"),
+                          "sparse autoencoder on toy-model activations, TopK code",
+                          param_dims=SAE_DIMS, dictionary=True),
 }
 
 

@@ -35,7 +35,7 @@ import numpy as np
 import xarray as xr
 
 from toysuper.checkpoint import CHUNK_DIR, ChunkStore, atomic_write_bytes, log, npz_bytes
-from toysuper.config import ADVERSARIAL_FIELDS, DATASET_FIELDS, PER_FEATURE_FIELDS
+from toysuper.config import ADVERSARIAL_FIELDS, DATASET_FIELDS, PER_FEATURE_FIELDS, SAE_FIELDS
 from toysuper.models import MODEL_KINDS
 from toysuper.sweep import Sweep
 
@@ -110,7 +110,8 @@ class Result:
         swept = {a.field: a for a in sweep.axes}
         for field, value in dataclasses.asdict(sweep.base).items():
             if ((field in DATASET_FIELDS and sweep.train.dataset is None)
-                    or (field in ADVERSARIAL_FIELDS and not sweep.train.adversarial)):
+                    or (field in ADVERSARIAL_FIELDS and not sweep.train.adversarial)
+                    or (field in SAE_FIELDS and sweep.train.source is None)):
                 continue
             feature_dim = ("feature",) if field in PER_FEATURE_FIELDS else ()
             axis = swept.get(field)

@@ -43,6 +43,7 @@ from toysuper.config import (
     HYPER_FIELDS,
     INT_FIELDS,
     PER_FEATURE_FIELDS,
+    SAE_FIELDS,
     Hyper,
     ModelConfig,
     TrainConfig,
@@ -59,6 +60,7 @@ CPU_CHUNK_BYTES = 1 << 30  # per-chunk working-set budget on CPU (larger chunks 
 ACCELERATOR_MEMORY_FRACTION = 0.5  # of a GPU/TPU's memory, for one chunk's working set
 MEMORY_ENV = "TOYSUPER_CHUNK_MEMORY"  # bytes per device; overrides the budget above
 MODEL_AXIS = "model"  # the mesh axis the models of a chunk are sharded over
+MAX_QUADRATURE_NODES = 1 << 20  # per step, for exact_loss="population"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,6 +153,7 @@ class Sweep:
             self.base.replace(**{a.field: a.values}).validated()
         self._check_dataset()
         self._check_inputs()
+        self._check_dictionary()
 
     def _fields_set(self, fields: tuple[str, ...]) -> list[str]:
         """Those of `fields` that this sweep fixes or sweeps."""
@@ -200,6 +203,18 @@ class Sweep:
                      "inputs for feature_sets (linear, relu_output, relu_hidden)")
             _require(self.train.dataset is None, "feature_sets", sets.sets,
                      "None with a fixed dataset")
+        if self.train.exact_loss == "one_hot":
+            _require(self.model.kind == "relu_output", "model.kind", self.model.kind,
+                     "relu_output for exact_loss='one_hot' (its closed form)")
+        elif self.train.exact_loss == "population":
+            _require(kind.sample is sample_sparse_uniform_feature_major and kind.target is None,
+                     "model.kind", self.model.kind, "a reconstruction kind with sparse uniform "
+                     "inputs for exact_loss='population' (linear, relu_output, relu_hidden)")
+            nodes = (self.train.exact_resolution + 1) ** self.model.n_features
+            _require(nodes <= MAX_QUADRATURE_NODES, "exact_resolution",
+                     self.train.exact_resolution, f"(exact_resolution + 1) ** n_features <= "
+                     f"{MAX_QUADRATURE_NODES} quadrature nodes per step (n_features="
+                     f"{self.model.n_features})")
         if self.train.adversarial:
             _require(kind.output_activation is not None, "model.kind", self.model.kind,
                      "a tied kind x' = act(x W W^T + b) for adversarial training "
@@ -208,6 +223,42 @@ class Sweep:
             set_here = self._fields_set(ADVERSARIAL_FIELDS)
             _require(not set_here, "Hyper fields", set_here,
                      "attack_norm only with TrainConfig(adversarial=True)")
+
+    def _values(self, field: str) -> list[np.ndarray]:
+        """The values `field` takes: those of the axis that sweeps it, else its base value."""
+        swept = [a.values for a in self.axes if a.field == field]
+        return swept or [np.asarray(getattr(self.base, field))]
+
+    def _check_dictionary(self) -> None:
+        """Sparse autoencoders: a source of toy models of the right width, indices and sizes
+        within range; the SAE fields only for SAE kinds."""
+        kind, source = MODEL_KINDS[self.model.kind], self.train.source
+        if not kind.dictionary:
+            _require(source is None, "train.source", "SourceModels",
+                     "None unless model.kind is a sparse autoencoder (sae_relu, sae_topk)")
+            set_here = self._fields_set(SAE_FIELDS)
+            _require(not set_here, "Hyper fields", set_here,
+                     "l1_coefficient, active_latents, dictionary_size and source_index only "
+                     "with a sparse autoencoder kind (sae_relu, sae_topk)")
+            return
+        _require(source is not None, "train.source", None, f"the toy models (a toysuper.sae."
+                 f"SourceModels) whose activations model.kind={self.model.kind!r} trains on")
+        _require(source.n_hidden == self.model.n_hidden, "model.n_hidden", self.model.n_hidden,
+                 f"the source models' width {source.n_hidden}")
+        for index in self._values("source_index"):
+            _require(bool(np.all(index < len(source))), "source_index", _show(index),
+                     f"integers in [0, {len(source)}), one per source model")
+        for size in self._values("dictionary_size"):
+            _require(bool(np.all(size <= self.model.n_features)), "dictionary_size", _show(size),
+                     f"integers in [1, n_features={self.model.n_features}] (0: all latents)")
+        for k in self._values("active_latents"):
+            if self.model.kind == "sae_topk":
+                _require(bool(np.all((k >= 1) & (k <= self.model.n_features))),
+                         "active_latents", _show(k),
+                         f"integers in [1, n_features={self.model.n_features}] for sae_topk")
+            else:
+                _require(bool(np.all(k == 0)), "active_latents", _show(k),
+                         "unset (0) except for sae_topk")
 
     @property
     def base(self) -> Hyper:
@@ -267,6 +318,10 @@ def estimate_bytes_per_model(model: ModelConfig, train: TrainConfig) -> int:
     """Rough working set of one model's training step: batch activations, gradients, params
     (with a fixed dataset, its rows: K slots each, and n outputs or a dense input)."""
     n, m, batch = model.n_features, model.n_hidden, train.batch_size
+    if train.exact_loss == "population":
+        batch = (train.exact_resolution + 1) ** n
+    elif train.exact_loss == "one_hot":
+        batch = n
     per_row = 8 * n + 4 * m
     if train.dataset is not None:
         batch = train.dataset.capacity

@@ -24,6 +24,9 @@ import optax
 from flax import struct
 from jaxtyping import Array, Float
 
+from toysuper import sae
+from toysuper.analysis.onehot import one_hot_params_loss
+from toysuper.analysis.population import population_loss
 from toysuper.attacks import attacked_feature_major
 from toysuper.config import Hyper, ModelConfig, TrainConfig
 from toysuper.data import (
@@ -161,7 +164,14 @@ def advance(state: TrainState, hyper: Hyper, model_cfg: ModelConfig, train_cfg: 
 def batch_loss_and_grad(data_key: jax.Array, hyper: Hyper, model_cfg: ModelConfig,
                         train_cfg: TrainConfig):
     """(params, step t) -> (loss, grads) of step t's batch: a fresh batch from
-    fold_in(data_key, t), or the whole fixed training set (`dataset_loss`)."""
+    fold_in(data_key, t), the whole fixed training set (`dataset_loss`), or, with
+    `train_cfg.exact_loss`, the expected loss itself (the same at every step)."""
+    if train_cfg.source is not None:
+        return sae.batch_loss_and_grad(data_key, hyper, model_cfg.kind, train_cfg.source,
+                                       train_cfg.batch_size)
+    if train_cfg.exact_loss is not None:
+        exact = jax.value_and_grad(expected_loss(hyper, model_cfg, train_cfg))
+        return lambda params, t: exact(params)
     if train_cfg.dataset is not None:
         full_batch = jax.value_and_grad(dataset_loss(data_key, hyper, model_cfg, train_cfg))
         return lambda params, t: full_batch(params)
@@ -186,6 +196,14 @@ def batch_loss_and_grad(data_key: jax.Array, hyper: Hyper, model_cfg: ModelConfi
         return jax.value_and_grad(loss)(params, xt, hyper.importance, model_cfg.kind, xt_in)
 
     return fresh_batch
+
+
+def expected_loss(hyper: Hyper, model_cfg: ModelConfig, train_cfg: TrainConfig):
+    """params -> the expected loss named by `train_cfg.exact_loss`, without sampling."""
+    if train_cfg.exact_loss == "one_hot":
+        return lambda params: one_hot_params_loss(params, hyper.importance)
+    return lambda params: population_loss(params, hyper.feature_probability, hyper.importance,
+                                          model_cfg.kind, train_cfg.exact_resolution)
 
 
 def dataset_loss(data_key: jax.Array, hyper: Hyper, model_cfg: ModelConfig,

@@ -6,12 +6,15 @@ from toysuper.experiments import (
     correlated,
     double_descent,
     dynamics,
+    exact_loss,
     geometry,
     intro,
     perturb_feature,
     phase,
     privileged_basis,
+    sae_recovery,
     sparsity_sweep,
+    universality,
 )
 from toysuper.experiments.base import FIDELITIES, Claim, Experiment
 
@@ -21,7 +24,9 @@ REGISTRY: dict[str, Experiment] = {
                         perturb_feature.EXPERIMENT, correlated.EXPERIMENT, dynamics.EXPERIMENT,
                         adversarial.EXPERIMENT,
                         privileged_basis.EXPERIMENT,
-                        absolute_value.EXPERIMENT, double_descent.EXPERIMENT)
+                        absolute_value.EXPERIMENT, double_descent.EXPERIMENT,
+                        exact_loss.EXPERIMENT, universality.EXPERIMENT,
+                        sae_recovery.EXPERIMENT)
 }
 
 

@@ -47,11 +47,14 @@ class Experiment:
       description: one line for `toysuper list`.
       sweep: (fidelity, root_seed) -> the Sweep to train, or {part name: Sweep} for an
         experiment of several sweeps (e.g. different model kinds or shapes); parts are saved in
-        DIR/PART.
+        DIR/PART and trained in order. A part may instead be a function of the results of the
+        parts before it, {part name: Result} -> Sweep (e.g. sparse autoencoders on the toy
+        models trained by an earlier part).
       analyse: Result (or {part name: Result}) -> (named scalar metrics, claims, data), where
         data holds whatever arrays the analysis computed that the figures need (not saved).
       figures: data -> {file stem: matplotlib Figure}; plots only, never trains or analyses.
       choices: values the paper leaves open and this experiment had to pick, in words.
+      extension: beyond the two papers (run by `toysuper reproduce --extensions`).
     """
 
     name: str
@@ -61,9 +64,10 @@ class Experiment:
     analyse: Callable[[Result | Mapping[str, Result]], tuple[dict, list[Claim], Any]]
     figures: Callable[[Any], dict[str, Figure]]
     choices: str = ""
+    extension: bool = False
 
 
-def sweep_parts(sweeps: Sweep | Mapping[str, Sweep]) -> dict[str, Sweep]:
+def sweep_parts(sweeps: Sweep | Mapping[str, Sweep | Callable]) -> dict[str, Sweep | Callable]:
     """An experiment's sweeps by part name; a single sweep is the part "" (saved in DIR itself)."""
     return dict(sweeps) if isinstance(sweeps, Mapping) else {"": sweeps}
 

@@ -65,10 +65,12 @@ def run_experiment(name: str, fidelity: str = "quick", seed: int = 0,
     parts = sweep_parts(sweeps)
     start = time.perf_counter()
     reused = all((out / part / "result.npz").exists() for part in parts) and not overwrite
-    results = {part: run_sweep(s, out=out / part, overwrite=overwrite, progress=progress,
-                               meta={"experiment": name, "fidelity": fidelity, "seed": seed}
-                               | ({"part": part} if part else {}))
-               for part, s in parts.items()}
+    results = {}
+    for part, s in parts.items():  # in order: a part may be built from the results before it
+        parts[part] = s = s(dict(results)) if callable(s) else s
+        results[part] = run_sweep(s, out=out / part, overwrite=overwrite, progress=progress,
+                                  meta={"experiment": name, "fidelity": fidelity, "seed": seed}
+                                  | ({"part": part} if part else {}))
     train_seconds = time.perf_counter() - start
     metrics, claims, data = experiment.analyse(results if isinstance(sweeps, Mapping)
                                                else results[""])
@@ -122,9 +124,10 @@ def _read_metrics(out: Path) -> dict:
 
 def reproduce(fidelity: str = "quick", out: str | Path = "results",
               only: list[str] | None = None, progress: bool = True,
-              gallery: str | Path | None = None) -> Path:
-    """Run every experiment (or `only` these) into out/NAME and write out/REPORT.md."""
-    names = only or list(REGISTRY)
+              gallery: str | Path | None = None, extensions: bool = False) -> Path:
+    """Run every experiment of the two papers (with `extensions`, also those beyond them; or
+    `only` these) into out/NAME and write out/REPORT.md."""
+    names = only or [name for name, e in REGISTRY.items() if extensions or not e.extension]
     for name in names:
         get_experiment(name)
     out = Path(out)

@@ -1,0 +1,119 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Beyond the papers: exact losses, universality, sparse autoencoders
+#
+# Three extensions, each a registered experiment (`toysuper list` marks them "Beyond"):
+#
+# - `exact_loss`: noise-free training on the expected loss itself. The 2-features-in-1 phase
+#   diagram without sampling noise, and the regular k-gon critical points of the one-hot model
+#   of Chen et al. 2023.
+# - `universality`: how often seeds find the same geometry, up to rotation, sign and
+#   permutations of equally important features.
+# - `sae_recovery`: sparse autoencoders trained on toy models' hidden activations, with the
+#   same sweep engine, and how well they recover the true feature directions.
+#
+# To stay quick in CI this notebook runs `exact_loss` at quick fidelity (about 30 s on 2 CPU
+# cores), one of the two universality settings and the m=2 part of the SAE experiment; results
+# are reused from `../results/NAME` (or `$TOYSUPER_RESULTS/NAME`).
+
+# %%
+import os
+from pathlib import Path
+
+import numpy as np
+from IPython.display import Image, Markdown, display
+
+import toysuper as ts
+from toysuper.analysis.onehot import kgon_critical_point
+from toysuper.experiments import sae_recovery, universality
+from toysuper.experiments.runner import claims_table, run_experiment
+from toysuper.plotting.dictionary import plot_sae_directions
+from toysuper.plotting.universality import plot_universality
+from toysuper.sae import dictionary
+
+RESULTS = Path(os.environ.get("TOYSUPER_RESULTS", "../results"))
+
+# %% [markdown]
+# ## Exact losses
+# `TrainConfig(exact_loss="population")` trains on the TMS loss integrated subset by subset
+# (quadrature), `exact_loss="one_hot"` on the closed-form loss of one-hot inputs; the sweep
+# engine is otherwise unchanged.
+
+# %%
+report = run_experiment("exact_loss", "quick", out=RESULTS / "exact_loss")
+display(Markdown("\n".join(claims_table(report["claims"]))))
+
+# %%
+
+for png in report["figures"].values():
+    display(Image(RESULTS / "exact_loss" / png))
+
+# %% [markdown]
+# The analytic critical points, straight from `toysuper.analysis.onehot`:
+
+# %%
+for k in (5, 6):
+    cp = kgon_critical_point(k, 6)
+    print(f"{k}-gon: norm {cp['norm']:.5f}  bias {cp['bias']:.5f}  loss {cp['loss']:.5f}  "
+          f"|grad| {cp['grad_norm']:.1e}")
+
+# %% [markdown]
+# ## Universality across seeds
+# The intro model (n=5, m=2, I_i = 0.9^i), 20 seeds at each of 6 densities. Seeds are grouped
+# by their Gram matrix W W^T (which rotations and signs of the hidden space leave unchanged).
+
+# %%
+part = "decaying"
+result = ts.run_sweep(universality.sweep("quick")[part], out=RESULTS / "universality" / part)
+classes = universality.classes_by_density(result)
+for p, names, shares, h in zip(classes["density"], classes["names"], classes["shares"],
+                               classes["polytope_entropy"], strict=True):
+    top = int(np.argmax(shares))
+    print(f"density {p:.3g}: {len(names)} classes, most common {names[top]!r} "
+          f"({shares[top]:.0%}), polytope entropy {h:.2f} bits")
+
+# %%
+plot_universality({part: classes}, {part: universality.SETTINGS[part][:2]})
+
+# %% [markdown]
+# ## Sparse autoencoders on a pentagon
+# Toy models first, then SAEs whose `TrainConfig.source` holds them: `Hyper.source_index`,
+# `l1_coefficient` and `dictionary_size` are ordinary sweep axes.
+
+# %%
+parts = sae_recovery.sweep("quick")
+toy = ts.run_sweep(parts["toy_m2"], out=RESULTS / "sae_recovery" / "toy_m2")
+saes = ts.run_sweep(parts["sae_m2"]({"toy_m2": toy}), out=RESULTS / "sae_recovery" / "sae_m2")
+scores = sae_recovery.score(saes)
+print("features recovered (cos > 0.95) with 5 and 10 latents:", scores["recovered"][0, :, 0])
+ds = saes.to_xarray()
+ds
+
+# %%
+learned = np.asarray(dictionary(sae_recovery.sae_params(saes)))[0, :, 0]
+plot_sae_directions({"true_W": np.asarray(saes.sweep.train.source.W)[0], "learned": learned,
+                     "sizes": ds["dictionary_size"].values})
+
+# %% [markdown]
+# `toysuper run sae_recovery` adds toy models n=20, m=5 at five densities and SAEs over L1,
+# dictionary size and TopK k (a few minutes on 2 CPU cores); its figure, if it has been run:
+
+# %%
+if (RESULTS / "sae_recovery" / "sae_recovery.png").exists():
+    display(Image(RESULTS / "sae_recovery" / "sae_recovery.png"))
+else:
+    print("not run yet: toysuper run sae_recovery --out results/sae_recovery")
