@@ -82,8 +82,7 @@ class SourceModels:
                  W.shape, "(models, n_features, n_hidden) finite weights, at least one model")
         _require(p.shape == (len(W),) and bool(np.all((p > 0) & (p <= 1))),
                  "source.feature_probability", p.tolist(), f"{len(W)} densities in (0, 1]")
-        object.__setattr__(self, "W", tuple(map(tuple, map(lambda w: map(tuple, w),
-                                                           W.tolist()))))
+        object.__setattr__(self, "W", tuple(tuple(tuple(row) for row in w) for w in W.tolist()))
         object.__setattr__(self, "feature_probability", tuple(p.tolist()))
 
     @classmethod

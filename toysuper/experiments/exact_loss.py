@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import jax
 import numpy as np
 
 from toysuper.analysis.onehot import (
@@ -128,8 +129,7 @@ def trained_kgons(W: np.ndarray, b: np.ndarray, diverged: np.ndarray,
             cp = critical[k[s]]
             error[s] = max(np.abs(norms - cp["norm"]).max(),
                            np.abs(bias[members] - cp["bias"]).max())
-    loss = np.array([float(one_hot_loss(w, bias)) for w, bias in zip(W, b, strict=True)])
-    loss = np.where(diverged, np.inf, loss)
+    loss = np.where(diverged, np.inf, np.asarray(jax.vmap(one_hot_loss)(W, b)))
     return {"k": k, "loss": loss, "error": error}
 
 
