@@ -29,7 +29,11 @@ def test_apply_matches_paper_formulas():
                                np.maximum(linear, 0), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("kind", sorted(MODEL_KINDS))
+TOY_KINDS = sorted(k for k, spec in MODEL_KINDS.items() if not spec.dictionary)
+SAE_KINDS = sorted(k for k, spec in MODEL_KINDS.items() if spec.dictionary)
+
+
+@pytest.mark.parametrize("kind", TOY_KINDS)
 def test_init_shapes_and_per_model_xavier_std(kind):
     cfg = ModelConfig(40, 10, kind)
     keys = jax.random.split(jax.random.key(0), 200)
@@ -37,6 +41,20 @@ def test_init_shapes_and_per_model_xavier_std(kind):
     assert params.W.shape == (200, 40, 10) and params.b.shape == (200, 40)
     np.testing.assert_array_equal(params.b, 0)
     np.testing.assert_allclose(np.std(params.W), np.sqrt(2 / 50), rtol=0.02)
+
+
+@pytest.mark.parametrize("kind", SAE_KINDS)
+def test_sae_init_is_unit_decoder_tied_encoder_zero_biases(kind):
+    cfg = ModelConfig(40, 10, kind)
+    keys = jax.random.split(jax.random.key(0), 50)
+    params = jax.vmap(lambda k: MODEL_KINDS[kind].init(k, cfg))(keys)
+    assert params.W.shape == params.W_enc.shape == (50, 40, 10)
+    np.testing.assert_allclose(np.linalg.norm(params.W, axis=-1), 1, rtol=1e-5)
+    np.testing.assert_array_equal(params.W_enc, params.W)
+    np.testing.assert_array_equal(params.b, 0)
+    np.testing.assert_array_equal(params.b_dec, 0)
+    # directions are isotropic: the mean of each coordinate squared is 1 / hidden
+    np.testing.assert_allclose(np.mean(np.asarray(params.W) ** 2, axis=(0, 1)), 0.1, rtol=0.1)
 
 
 def test_loss_at_optimal_bias_matches_closed_form():

@@ -1,6 +1,7 @@
 """Samplers: pure functions of a PRNG key (TMS section 2, "Demonstrating superposition"), and
 the fixed finite datasets of Henighan et al. 2023, stored sparsely."""
 
+import functools
 import math
 
 import jax
@@ -159,6 +160,7 @@ def sample_sparse_point(key: jax.Array, feature_probability, n_features: int,
     return SparseBatch(indices=indices, values=values)
 
 
+@functools.partial(jax.jit, static_argnames=("n_features", "size", "max_active"))
 def sparse_dataset(key: jax.Array, feature_probability, n_features: int, size: int,
                    max_active: int) -> SparseBatch:
     """`size` points of `sample_sparse_point`, point t drawn from fold_in(key, t).

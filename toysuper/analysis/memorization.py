@@ -26,6 +26,9 @@ from toysuper.models import TiedParams, hidden_sparse, weighted_mse_sparse
 from toysuper.sweep import Sweep
 
 REGIME_SHARE = 0.5  # generalising: top share >= this; memorising: point share >= this
+# compiled once per shape (one executable instead of one per primitive, op by op)
+_hidden_sparse = jax.jit(hidden_sparse)
+_dimensionality = jax.jit(feature_dimensionality)
 
 
 def _points(sweep: Sweep, stream: int, size: int, dataset_seed: int) -> SparseBatch:
@@ -67,13 +70,13 @@ def held_out_loss(W: Float[Array, "model feature hidden"], b: Float[Array, "mode
 
 def hidden_vectors(W: Float[Array, "feature hidden"], points: SparseBatch) -> np.ndarray:
     """h_t = x_t W of each point, shape (points, hidden)."""
-    return np.asarray(hidden_sparse(jnp.asarray(W), points))
+    return np.asarray(_hidden_sparse(jnp.asarray(W), points))
 
 
 def data_dimensionality(H: Float[Array, "point hidden"]) -> np.ndarray:
     """D_t = ||h_t||^2 / sum_s (ĥ_t . h_s)^2 of each training point's hidden vector: m/T for T
     points in a regular T-gon arrangement (m=2). Shape (points,)."""
-    return np.asarray(feature_dimensionality(jnp.asarray(H)))
+    return np.asarray(_dimensionality(jnp.asarray(H)))
 
 
 def regime(point_share: float, top_share: float) -> str:
@@ -100,7 +103,7 @@ def describe(W: Float[Array, "feature hidden"], b: Float[Array, " feature"],
     """
     W, b = np.asarray(W), np.asarray(b)
     m = W.shape[-1]
-    H = hidden_vectors(W, jax.tree.map(lambda a: a[:size], training))
+    H = hidden_vectors(W, jax.tree.map(lambda a: np.asarray(a)[:size], training))
     data_dims = data_dimensionality(H)
     feature_dims = np.asarray(feature_dimensionality(jnp.asarray(W)))
     order = np.argsort(feature_dims)[::-1][:top]
