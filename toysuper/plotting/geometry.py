@@ -86,8 +86,9 @@ def plot_feature_graphs(d: dict, part: str, panels: int = GRAPH_PANELS) -> Figur
                     if adjacency[group[a], group[b]]:
                         ax.plot(*pos[[a, b]].T, color=color, lw=0.6, alpha=0.7)
             ax.scatter(*pos.T, s=10, color=color, zorder=3)
+        count = f"{len(groups)} group" + "s" * (len(groups) != 1)
         ax.set(aspect="equal", xticks=[], yticks=[],
-               title=f"1/(1-S) = {1 / d['p'][k]:.3g}: {len(groups)} groups")
+               title=f"1/(1-S) = {1 / d['p'][k]:.3g}: {count}")
         for spine in ax.spines.values():
             spine.set_visible(False)
     handles = [plt.Line2D([], [], marker="o", ls="", color=c, label=n)
