@@ -98,15 +98,18 @@ plot_universality({part: classes}, {part: universality.SETTINGS[part][:2]})
 parts = sae_recovery.sweep("quick")
 toy = ts.run_sweep(parts["toy_m2"], out=RESULTS / "sae_recovery" / "toy_m2")
 saes = ts.run_sweep(parts["sae_m2"]({"toy_m2": toy}), out=RESULTS / "sae_recovery" / "sae_m2")
-scores = sae_recovery.score(saes)
-print("features recovered (cos > 0.95) with 5 and 10 latents:", scores["recovered"][0, :, 0])
 ds = saes.to_xarray()
+recovered = sae_recovery.score(saes)["recovered"][0]  # (dictionary size, L1)
+for l1, counts in zip(ds["l1_coefficient"].values, recovered.T, strict=True):
+    print(f"L1 {l1:g}: features recovered (cos > 0.95) with 5 and 10 latents: {counts}")
 ds
 
 # %%
-learned = np.asarray(dictionary(sae_recovery.sae_params(saes)))[0, :, 0]
+best = int(np.argmax(recovered[-1]))
+learned = np.asarray(dictionary(sae_recovery.sae_params(saes)))[0, :, best]
 plot_sae_directions({"true_W": np.asarray(saes.sweep.train.source.W)[0], "learned": learned,
-                     "sizes": ds["dictionary_size"].values})
+                     "sizes": ds["dictionary_size"].values,
+                     "l1": float(ds["l1_coefficient"][best])})
 
 # %% [markdown]
 # `toysuper run sae_recovery` adds toy models n=20, m=5 at five densities and SAEs over L1,

@@ -53,7 +53,8 @@ def plot_sae_directions(pentagon: dict) -> Figure:
     directions (coloured), one panel per dictionary size.
 
     Args:
-      pentagon: true_W (n, 2), learned (sizes, L, 2) unit dictionaries, sizes (sizes,).
+      pentagon: true_W (n, 2), learned (sizes, L, 2) unit dictionaries, sizes (sizes,) and
+        the L1 coefficient l1 they were trained with.
     """
     sizes = pentagon["sizes"]
     fig, axes = plt.subplots(1, len(sizes), figsize=(3.6 * len(sizes), 3.8), squeeze=False)
@@ -68,6 +69,7 @@ def plot_sae_directions(pentagon: dict) -> Figure:
         ax.set(xlim=(-1.2, 1.2), ylim=(-1.2, 1.2), aspect="equal", xticks=[], yticks=[],
                title=f"{size} latents")
     axes[0, 0].set_xlabel("grey: true W_i; red: learned dictionary", fontsize=8)
-    fig.suptitle("An SAE on a pentagon's activations (n=5, m=2, density 0.05)", fontsize=10)
+    fig.suptitle(f"SAEs on a pentagon's activations (n=5, m=2, density 0.05), L1 "
+                 f"{pentagon['l1']:g}", fontsize=10)
     fig.tight_layout()
     return fig
