@@ -43,7 +43,6 @@ from toysuper.experiments import sae_recovery, universality
 from toysuper.experiments.runner import claims_table, run_experiment
 from toysuper.plotting.dictionary import plot_sae_directions
 from toysuper.plotting.universality import plot_universality
-from toysuper.sae import dictionary
 
 RESULTS = Path(os.environ.get("TOYSUPER_RESULTS", "../results"))
 
@@ -105,11 +104,7 @@ for l1, counts in zip(ds["l1_coefficient"].values, recovered.T, strict=True):
 ds
 
 # %%
-best = int(np.argmax(recovered[-1]))
-learned = np.asarray(dictionary(sae_recovery.sae_params(saes)))[0, :, best]
-plot_sae_directions({"true_W": np.asarray(saes.sweep.train.source.W)[0], "learned": learned,
-                     "sizes": ds["dictionary_size"].values,
-                     "l1": float(ds["l1_coefficient"][best])})
+plot_sae_directions(sae_recovery.pentagon_picture(saes, recovered))
 
 # %% [markdown]
 # `toysuper run sae_recovery` adds toy models n=20, m=5 at five densities and SAEs over L1,

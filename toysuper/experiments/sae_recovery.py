@@ -159,7 +159,6 @@ def analyse(results: dict[str, Result]) -> tuple[dict, list[Claim], dict]:
     m2 = results["sae_m2"].dataset
     m2_sizes, m2_l1 = m2["dictionary_size"].values, m2["l1_coefficient"].values
     m2_recovered = pentagon["recovered"][0]  # (size, l1)
-    m2_best = int(np.argmax(m2_recovered[-1]))  # the L1 where the widest finds most (ties: lowest)
     pentagon_recovered = {f"L1 {l1:g}": {int(size): int(m2_recovered[j, i])
                                          for j, size in enumerate(m2_sizes)}
                           for i, l1 in enumerate(m2_l1)}
@@ -209,14 +208,23 @@ def analyse(results: dict[str, Result]) -> tuple[dict, list[Claim], dict]:
               "5 of 5 features at cosine > 0.95 with 10 latents at the best L1 of the grid "
               "(5 latents and every L1 also reported)",
               {"recovered_by_l1_and_latents": pentagon_recovered},
-              int(m2_recovered[-1, m2_best]) == 5),
+              int(m2_recovered[-1].max()) == 5),
     ]
     data = {"density": density, "sizes": sizes, "l1": l1, "best_l1": best_l1, "relu": relu,
             "n_features": N_FEATURES,
-            "pentagon": {"true_W": np.asarray(results["sae_m2"].sweep.train.source.W)[0],
-                         "learned": np.asarray(dictionary(sae_params(results["sae_m2"])))[
-                             0, :, m2_best], "sizes": m2_sizes, "l1": float(m2_l1[m2_best])}}
+            "pentagon": pentagon_picture(results["sae_m2"], m2_recovered)}
     return metrics, claims, data
+
+
+def pentagon_picture(result: Result, recovered: np.ndarray) -> dict:
+    """What `plot_sae_directions` draws of the m=2 pentagon's SAEs (one toy model, axes
+    dictionary_size x l1_coefficient): the dictionaries of the L1 at which the widest one
+    recovers most features (ties: the lowest L1), given `recovered` (size, l1) from `score`."""
+    ds = result.dataset
+    best = int(np.argmax(recovered[-1]))
+    return {"true_W": np.asarray(result.sweep.train.source.W)[0],
+            "learned": np.asarray(dictionary(sae_params(result)))[0, :, best],
+            "sizes": ds["dictionary_size"].values, "l1": float(ds["l1_coefficient"][best])}
 
 
 def sae_params(result: Result) -> SAEParams:
