@@ -112,15 +112,20 @@ def dictionary(params: SAEParams) -> Float[Array, "latent hidden"]:
     return params.W / jnp.linalg.norm(params.W, axis=-1, keepdims=True)
 
 
+def latents_in_use(dictionary_size, n_latents: int) -> Array:
+    """Mask (..., latent) of the first `dictionary_size` latents (0: all `n_latents`), for a
+    scalar or an array of sizes."""
+    size = jnp.where(dictionary_size > 0, dictionary_size, n_latents)
+    return jnp.arange(n_latents) < jnp.asarray(size)[..., None]
+
+
 def encode(params: SAEParams, h: Float[Array, "batch hidden"], kind: str, hyper=None
            ) -> Float[Array, "batch latent"]:
     """The sparse code f of activations h; latents at or past `hyper.dictionary_size` are off,
     and sae_topk keeps the `hyper.active_latents` largest (all latents without `hyper`)."""
     pre = (h - params.b_dec) @ params.W_enc.T + params.b
     n_latents = pre.shape[-1]
-    size = n_latents if hyper is None else jnp.where(hyper.dictionary_size > 0,
-                                                     hyper.dictionary_size, n_latents)
-    in_use = jnp.arange(n_latents) < size
+    in_use = True if hyper is None else latents_in_use(hyper.dictionary_size, n_latents)
     f = jnp.where(in_use, jax.nn.relu(pre), 0.0)
     if kind == "sae_topk" and hyper is not None:
         ranked = jnp.sort(jnp.where(in_use, pre, -jnp.inf), axis=-1)
@@ -129,10 +134,15 @@ def encode(params: SAEParams, h: Float[Array, "batch hidden"], kind: str, hyper=
     return f
 
 
+def decode(params: SAEParams, f: Float[Array, "batch latent"]) -> Float[Array, "batch hidden"]:
+    """h' = f D + b_dec."""
+    return f @ dictionary(params) + params.b_dec
+
+
 def reconstruct(params: SAEParams, h: Float[Array, "batch hidden"], kind: str = "sae_relu",
                 hyper=None) -> Float[Array, "batch hidden"]:
-    """h' = f D + b_dec."""
-    return encode(params, h, kind, hyper) @ dictionary(params) + params.b_dec
+    """h' = decode(encode(h))."""
+    return decode(params, encode(params, h, kind, hyper))
 
 
 def sae_loss(params: SAEParams, h: Float[Array, "batch hidden"], hyper, kind: str
@@ -140,7 +150,7 @@ def sae_loss(params: SAEParams, h: Float[Array, "batch hidden"], hyper, kind: st
     """mean_batch [ ||h - h'||^2 + l1_coefficient sum_j f_j ] (the penalty is 0 for sae_topk,
     whose sparsity is its k)."""
     f = encode(params, h, kind, hyper)
-    err = h - (f @ dictionary(params) + params.b_dec)
+    err = h - decode(params, f)
     penalty = 0.0 if kind == "sae_topk" else hyper.l1_coefficient * jnp.sum(f, -1)
     return jnp.mean(jnp.sum(err**2, -1) + penalty)
 

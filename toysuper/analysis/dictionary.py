@@ -14,6 +14,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from toysuper.analysis.geometry import REPRESENTED_NORM
+from toysuper.sae import decode, encode, latents_in_use
 
 RECOVERED_COS = 0.95  # max cosine above which a true feature counts as recovered
 
@@ -76,14 +77,11 @@ def evaluate_saes(params, hyper, kind: str, h_eval: Float[Array, "source sample 
                   ) -> dict[str, np.ndarray]:
     """`code_statistics` of a batch of SAEs (params and hyper with a leading model axis), each
     on the held-out activations of its own source model (`hyper.source_index`)."""
-    from toysuper.sae import encode, reconstruct
-
     def one(p, hp):
         h = jnp.asarray(h_eval)[hp.source_index]
-        return encode(p, h, kind, hp), h, reconstruct(p, h, kind, hp)
+        f = encode(p, h, kind, hp)
+        return f, h, decode(p, f)
 
     codes, h, h_hat = jax.lax.map(lambda args: one(*args), (params, hyper), batch_size=16)
-    n_latents = codes.shape[-1]
-    size = jnp.where(hyper.dictionary_size > 0, hyper.dictionary_size, n_latents)
-    in_use = jnp.arange(n_latents) < size[:, None]
-    return code_statistics(codes, h, h_hat, in_use)
+    return code_statistics(codes, h, h_hat,
+                           latents_in_use(hyper.dictionary_size, codes.shape[-1]))

@@ -32,7 +32,13 @@ from toysuper.config import ModelConfig, TrainConfig, decaying_importance
 from toysuper.experiments.base import Claim, Experiment, rounded
 from toysuper.plotting.dictionary import plot_sae_directions, plot_sae_recovery
 from toysuper.results import Result
-from toysuper.sae import SAEParams, SourceModels, dictionary, sample_activations
+from toysuper.sae import (
+    SAEParams,
+    SourceModels,
+    dictionary,
+    latents_in_use,
+    sample_activations,
+)
 from toysuper.sweep import Axis, Sweep
 
 N_FEATURES, N_HIDDEN, DECAY = 20, 5, 0.9
@@ -131,8 +137,7 @@ def score(result: Result) -> dict[str, np.ndarray]:
                           for k in ("W", "W_enc", "b", "b_dec")})
     hyper = sweep.grid_hyper()
     D = np.asarray(dictionary(params))
-    size = np.where(hyper.dictionary_size > 0, hyper.dictionary_size, sweep.model.n_features)
-    in_use = np.arange(sweep.model.n_features) < size[:, None]
+    in_use = np.asarray(latents_in_use(hyper.dictionary_size, sweep.model.n_features))
     rec = recovery(np.asarray(source.W)[hyper.source_index], D, in_use)
     stats = evaluate_saes(params, hyper, sweep.model.kind, held_out_activations(source))
     return {k: np.asarray(v).reshape(sweep.shape) for k, v in (rec | stats).items()}
