@@ -14,9 +14,12 @@ import tempfile
 
 import pytest
 
+NOISE = "tests/test_null_models.py::test_every_claim_fails_on_noise"
 SHARED = {  # xdist group -> node id prefixes of the tests that write results and their notebook
-    "intro": ("tests/test_intro.py::test_intro_claims_quick", "notebooks/01_intro.ipynb"),
-    "phase": ("tests/test_phase.py::test_phase_claims_quick", "notebooks/03_phase_diagrams.ipynb"),
+    "intro": ("tests/test_intro.py::test_intro_claims_quick", f"{NOISE}[intro]",
+              "notebooks/01_intro.ipynb"),
+    "phase": ("tests/test_phase.py::test_phase_claims_quick", f"{NOISE}[phase_",
+              "notebooks/03_phase_diagrams.ipynb"),
 }
 
 
@@ -25,6 +28,7 @@ def pytest_configure(config):
         os.environ["TOYSUPER_RESULTS"] = tempfile.mkdtemp(prefix="toysuper-test-results-")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups into the node ids
 def pytest_collection_modifyitems(items):
     for item in items:
         for group, prefixes in SHARED.items():

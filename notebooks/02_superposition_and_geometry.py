@@ -16,13 +16,17 @@
 # %% [markdown]
 # # TMS sections 2-5: superposition against sparsity, and its geometry
 #
-# Elhage et al. (2022). Three experiments at quick fidelity (each reuses `../results/NAME`, or
-# `$TOYSUPER_RESULTS/NAME` when set, if
-# `toysuper reproduce` left it there):
+# Elhage et al. (2022), [Toy Models of Superposition](https://transformer-circuits.pub/2022/toy_model/index.html).
+# Three experiments, each trained here live at a smaller size than `toysuper run NAME` (the
+# experiment's own quick sweep with fewer seeds, densities or steps: `Sweep.smaller`), then
+# analysed and drawn with the experiment's own functions:
 # - `sparsity_sweep`: linear against ReLU-output models as features get sparser (figures 2-3);
 # - `geometry`: with uniform importance, dimensions per feature D* and each feature's
 #   dimensionality D_i against 1/(1-S), and the polytopes the features form;
 # - `perturb_feature`: a pentagon as one feature's density changes.
+#
+# The claims tables below are measured on these small runs; `toysuper run NAME` gives the
+# experiment at quick fidelity, and the figures in `../figures/` were made that way.
 
 # %%
 import os
@@ -30,59 +34,67 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import Image, Markdown
+from IPython.display import Markdown
 
 import toysuper as ts
 from toysuper.analysis import feature_dimensionality
 from toysuper.analysis.polytopes import name_group, polytopes
-from toysuper.experiments.runner import claims_table, run_experiment
+from toysuper.experiments import geometry, perturb_feature, sparsity_sweep
+from toysuper.experiments.runner import claims_table
+from toysuper.plotting.sparsity import plot_sparsity_sweep
 
-RESULTS = Path(os.environ.get("TOYSUPER_RESULTS", "../results"))
-
-
+RESULTS = Path(os.environ.get("TOYSUPER_RESULTS", "../results")) / "notebook_02"
 
 # %% [markdown]
 # ## Superposition as a function of sparsity
+#
+# n=20 features, m=5 dimensions, importance 0.7^i; the linear model against the ReLU-output one
+# at seven densities, best of 2 seeds (ranked by one common evaluation, `Result.best_over`),
+# 3,000 steps (quick fidelity: 16 seeds, 5,000 steps).
 
 # %%
-sweep_report = run_experiment("sparsity_sweep", "quick", out=RESULTS / "sparsity_sweep")
-Image(RESULTS / "sparsity_sweep" / "sparsity_sweep_n20.png")
-
-# %%
-Image(RESULTS / "sparsity_sweep" / "sparsity_sweep_n80.png")
-
-# %%
-Markdown("\n".join(claims_table(sweep_report["claims"])))
+parts = {part: s.smaller(steps=3000, seed=2) for part, s in sparsity_sweep.sweep("quick").items()
+         if part.endswith("_n20")}
+results = {part: ts.run_sweep(s, out=RESULTS / part) for part, s in parts.items()}
+summary = {part: sparsity_sweep.summarise(r) for part, r in results.items()}
+plot_sparsity_sweep({kind: summary[f"{kind}_n20"] for kind in sparsity_sweep.KINDS}, 20, 5);
 
 # %% [markdown]
-# Each model kind and size is a part of the experiment, saved in its own directory and opened as
-# an `xarray.Dataset`. The number of represented features (||W_i|| > 0.5) per density:
+# Each model kind is its own sweep, saved in its own directory and opened as an
+# `xarray.Dataset`. The number of represented features (||W_i|| > 0.5) per density:
 
 # %%
-for part in ("linear_n20", "relu_output_n20"):
-    best = ts.load(RESULTS / "sparsity_sweep" / part).best_over("seed").to_xarray()
+for part, r in results.items():
+    best = r.best_over("seed").to_xarray()
     norms = np.sqrt((best["W"] ** 2).sum("hidden"))
-    print(part, (norms > 0.5).sum("feature").values)
+    print(f"{part:<16}", (norms > 0.5).sum("feature").values)
 
 # %% [markdown]
 # ## The geometry of superposition
+#
+# Uniform importance, n=100 features in m=10 dimensions, one model per density (8 densities
+# from 1 to 1/20 and 3,000 steps here; 16 densities and 5,000 steps at quick fidelity; 40
+# densities, 10,000 steps and n=400, m=30 in the paper).
 
 # %%
-geometry_report = run_experiment("geometry", "quick", out=RESULTS / "geometry")
-Image(RESULTS / "geometry" / "geometry_dimensionality.png")
+geo_parts = {part: s.smaller(steps=3000, feature_probability=8)
+             for part, s in geometry.sweep("quick").items()}
+geo_results = {part: ts.run_sweep(s, out=RESULTS / part) for part, s in geo_parts.items()}
+geo_metrics, geo_claims, geo_data = geometry.analyse(geo_results)
+figs = geometry.figures(geo_data)
+figs["geometry_dimensionality"]
 
 # %%
-Image(RESULTS / "geometry" / "geometry_feature_graphs.png")
+figs["geometry_feature_graphs"]
 
 # %%
-Markdown("\n".join(claims_table(geometry_report["claims"])))
+Markdown("\n".join(claims_table([c.to_dict() for c in geo_claims])))
 
 # %% [markdown]
 # The polytopes of one trained model, straight from its weights:
 
 # %%
-part = next(p.name for p in sorted((RESULTS / "geometry").iterdir()) if p.is_dir())
-ds = ts.load(RESULTS / "geometry" / part).to_xarray()
+ds = next(iter(geo_results.values())).to_xarray()
 W = ds["W"].sel(feature_probability=0.2, method="nearest").values
 groups = polytopes(W)
 print(f"{len(groups)} groups:", {g.name: sum(h.name == g.name for h in groups) for g in groups})
@@ -103,25 +115,30 @@ print(name_group(bipyramid), np.round(feature_dimensionality(bipyramid), 3))
 
 # %% [markdown]
 # ## Perturbing one feature of a pentagon
+#
+# Four features at density 0.05 and a fifth whose density varies (7 relative densities x 4
+# seeds here); the best seed of each point by its exact expected loss.
 
 # %%
-perturb_report = run_experiment("perturb_feature", "quick", out=RESULTS / "perturb_feature")
-Image(RESULTS / "perturb_feature" / "perturb_feature.png")
+perturb = ts.run_sweep(perturb_feature.sweep("quick").smaller(relative_density=7, seed=4),
+                       out=RESULTS / "perturb_feature")
+perturb_metrics, perturb_claims, perturb_data = perturb_feature.analyse(perturb)
+perturb_feature.figures(perturb_data)["perturb_feature"]
 
 # %%
-Markdown("\n".join(claims_table(perturb_report["claims"])))
+Markdown("\n".join(claims_table([c.to_dict() for c in perturb_claims])))
 
 # %% [markdown]
-# The norm-bias relation of the pentagon points, against the two candidate forms:
+# The norm-bias relation of the pentagon points, against the printed form and the one that
+# holds:
 
 # %%
-ds = ts.load(RESULTS / "perturb_feature").best_over("seed").to_xarray()
-norms = np.sqrt((ds["W"] ** 2).sum("hidden")).values.ravel()
-bias = ds["b"].values.ravel()
+norms = np.sqrt((perturb_data["W"] ** 2).sum(-1)).ravel()
+bias = perturb_data["b"].ravel()
 keep = norms > 0.5
 b = np.linspace(bias[keep].min(), 0, 50)
 plt.scatter(bias[keep], norms[keep], s=8, label="represented features (best of seeds)")
-plt.plot(b, 1 / (1 - b), label="||W_i|| = 1/(1-b_i)")
+plt.plot(b, 1 / (1 - b), label="||W_i|| = 1/(1-b_i) (as printed)")
 plt.plot(b, np.sqrt(1 - b), label="||W_i||^2 = 1 - b_i")
 plt.xlabel("b_i")
 plt.ylabel("||W_i||")

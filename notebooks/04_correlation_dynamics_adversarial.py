@@ -16,8 +16,10 @@
 # %% [markdown]
 # # TMS sections 6-7: correlated features, learning dynamics, adversarial vulnerability
 #
-# Elhage et al. (2022). Three experiments at quick fidelity (each reuses `../results/NAME`, or
-# `$TOYSUPER_RESULTS/NAME` when set, if `toysuper reproduce` left it there):
+# Elhage et al. (2022), [Toy Models of Superposition](https://transformer-circuits.pub/2022/toy_model/index.html).
+# Three experiments, each trained here live at a smaller size than `toysuper run NAME` (the
+# experiment's quick sweeps with fewer seeds, densities or steps: `Sweep.smaller`), then analysed
+# and drawn with the experiment's own functions (the claims tables are measured on these runs):
 # - `correlated`: sets of features that fire together (correlated) or never together
 #   (anticorrelated), declared with `FeatureSets`;
 # - `dynamics`: the parameters recorded at log-spaced steps inside the compiled training loop
@@ -31,15 +33,22 @@ from pathlib import Path
 
 import jax
 import numpy as np
-from IPython.display import Image, Markdown
+from IPython.display import Markdown
 
 import toysuper as ts
 from toysuper.analysis import feature_dimensionality
 from toysuper.analysis.correlation import within_cosines
 from toysuper.data import sample_feature_sets_feature_major
-from toysuper.experiments.runner import claims_table, run_experiment
+from toysuper.experiments import adversarial, correlated, dynamics
+from toysuper.experiments.runner import claims_table
 
-RESULTS = Path(os.environ.get("TOYSUPER_RESULTS", "../results"))
+RESULTS = Path(os.environ.get("TOYSUPER_RESULTS", "../results")) / "notebook_04"
+
+
+def train(parts: dict, **smaller: dict) -> dict:
+    """Train each part of an experiment at the size `smaller[part]` gives (Sweep.smaller)."""
+    return {part: ts.run_sweep(s.smaller(**smaller.get(part, {})), out=RESULTS / part)
+            for part, s in parts.items()}
 
 # %% [markdown]
 # ## Correlated and anticorrelated features
@@ -55,25 +64,33 @@ print("density per feature:", active.mean(0).round(3))
 print("correlated pair together:", (active[:, 0] == active[:, 1]).mean(),
       "| anticorrelated pair both on:", (active[:, 2] & active[:, 3]).mean())
 
-# %%
-corr_report = run_experiment("correlated", "quick", out=RESULTS / "correlated")
-Image(RESULTS / "correlated" / "correlated_pairs.png")
+# %% [markdown]
+# Two seeds per setting and 5,000 steps here (quick fidelity: four seeds, 10,000 steps), and
+# six of the twelve densities of the collapse sweep:
 
 # %%
-Image(RESULTS / "correlated" / "correlated_collapse.png")
+corr = train(correlated.sweep("quick"),
+             **{part: {"steps": 5000, "seed": 2, "feature_probability": 6}
+                for part in correlated.sweep("quick")})
+corr_metrics, corr_claims, corr_data = correlated.analyse(corr)
+corr_figures = correlated.figures(corr_data)
+corr_figures["correlated_pairs"]
 
 # %%
-Image(RESULTS / "correlated" / "correlated_local_bases.png")
+corr_figures["correlated_collapse"]
 
 # %%
-Markdown("\n".join(claims_table(corr_report["claims"])))
+corr_figures["correlated_local_bases"]
+
+# %%
+Markdown("\n".join(claims_table([c.to_dict() for c in corr_claims])))
 
 # %% [markdown]
 # The within-set cosines of the best model at every density of the collapse sweep, straight
 # from the `xarray.Dataset`:
 
 # %%
-collapse = ts.load(RESULTS / "correlated" / "correlated_3x2").best_over("seed").to_xarray()
+collapse = corr["correlated_3x2"].best_over("seed").to_xarray()
 for p in collapse["feature_probability"].values:
     W = collapse["W"].sel(feature_probability=p).values
     print(f"1-S = {p:<6.3g}", [round(float(within_cosines(W, s)[0]), 2)
@@ -82,21 +99,28 @@ for p in collapse["feature_probability"].values:
 # %% [markdown]
 # ## Learning dynamics
 
-# %%
-dyn_report = run_experiment("dynamics", "quick", out=RESULTS / "dynamics")
-Image(RESULTS / "dynamics" / "dynamics_jumps.png")
+# %% [markdown]
+# One seed of the uniform setting (n=400 features in m=30 dimensions, a snapshot every 100
+# steps) for 4,000 steps, and two seeds of the correlated one for the full 10,000 (quick
+# fidelity: two seeds each, 10,000 steps; the paper: ten):
 
 # %%
-Image(RESULTS / "dynamics" / "dynamics_octahedron.png")
+dyn = train(dynamics.sweep("quick"), uniform={"seed": 1, "steps": 4000}, octahedron={"seed": 2})
+dyn_metrics, dyn_claims, dyn_data = dynamics.analyse(dyn)
+dyn_figures = dynamics.figures(dyn_data)
+dyn_figures["dynamics_jumps"]
 
 # %%
-Markdown("\n".join(claims_table(dyn_report["claims"])))
+dyn_figures["dynamics_octahedron"]
+
+# %%
+Markdown("\n".join(claims_table([c.to_dict() for c in dyn_claims])))
 
 # %% [markdown]
 # The snapshots are ordinary result variables with a `snapshot` dimension:
 
 # %%
-uniform = ts.load(RESULTS / "dynamics" / "uniform").to_xarray()
+uniform = dyn["uniform"].to_xarray()
 D = feature_dimensionality(uniform["W_snapshots"].isel(seed=0).values)
 print(uniform["W_snapshots"].dims, "steps:", uniform["snapshot"].values[[0, 1, -1]])
 print("D_i at the last snapshot:", np.round(np.asarray(D[-1]), 2))
@@ -104,9 +128,16 @@ print("D_i at the last snapshot:", np.round(np.asarray(D[-1]), 2))
 # %% [markdown]
 # ## Adversarial vulnerability
 
-# %%
-adv_report = run_experiment("adversarial", "quick", out=RESULTS / "adversarial")
-Image(RESULTS / "adversarial" / "adversarial.png")
+# %% [markdown]
+# Six densities and five attack norms, 3,000 steps here (quick fidelity: ten densities, seven
+# norms, 5,000 steps):
 
 # %%
-Markdown("\n".join(claims_table(adv_report["claims"])))
+adv = train(adversarial.sweep("quick"),
+            vulnerability={"steps": 3000, "feature_probability": 6},
+            adversarial_training={"steps": 3000, "attack_norm": 5})
+adv_metrics, adv_claims, adv_data = adversarial.analyse(adv)
+adversarial.figures(adv_data)["adversarial"]
+
+# %%
+Markdown("\n".join(claims_table([c.to_dict() for c in adv_claims])))

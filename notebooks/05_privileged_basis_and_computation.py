@@ -16,9 +16,10 @@
 # %% [markdown]
 # # TMS sections 8-9: superposition in a privileged basis, and computation in superposition
 #
-# Elhage et al. (2022). Two experiments at quick fidelity (each reuses `../results/NAME`, or
-# `$TOYSUPER_RESULTS/NAME` when set, if
-# `toysuper reproduce` left it there):
+# Elhage et al. (2022), [Toy Models of Superposition](https://transformer-circuits.pub/2022/toy_model/index.html).
+# Two experiments, each trained here live at a smaller size than `toysuper run NAME` (the
+# experiment's quick sweep with fewer restarts, densities or steps: `Sweep.smaller`), then
+# analysed and drawn with the experiment's own functions:
 # - `privileged_basis`: a ReLU on the hidden layer (`relu_hidden`) makes neurons meaningful; as
 #   features get sparser the best model goes from monosemantic neurons to k features in j
 #   neurons;
@@ -26,38 +27,46 @@
 #   neurons per feature when it can afford them and polysemantic neurons when it cannot.
 #
 # Both model kinds are entries of `toysuper.MODEL_KINDS`: the engine that trains them is the one
-# of every other experiment.
+# of every other experiment. The claims tables are measured on these small runs.
 
 # %%
 import os
 from pathlib import Path
 
-from IPython.display import Image, Markdown
+from IPython.display import Markdown
 
 import toysuper as ts
 from toysuper.analysis.neurons import connections, neuron_groups, regime
-from toysuper.experiments.runner import claims_table, run_experiment
+from toysuper.experiments import absolute_value, privileged_basis
+from toysuper.experiments.runner import claims_table
 
-RESULTS = Path(os.environ.get("TOYSUPER_RESULTS", "../results"))
+RESULTS = Path(os.environ.get("TOYSUPER_RESULTS", "../results")) / "notebook_05"
 print({name: kind.description for name, kind in ts.MODEL_KINDS.items()})
 
 # %% [markdown]
 # ## A privileged basis: which neuron reads which feature
+#
+# n=10 features, m=5 ReLU neurons, importance 0.75^i; 9 of the 18 densities, 6 restarts x
+# 3,000 steps per density here (quick fidelity: 24 x 6,000; the paper: 1,000), the best by one
+# common evaluation.
 
 # %%
-basis_report = run_experiment("privileged_basis", "quick", out=RESULTS / "privileged_basis")
-Image(RESULTS / "privileged_basis" / "privileged_basis.png")
+basis = ts.run_sweep(privileged_basis.sweep("quick").smaller(steps=3000, seed=6,
+                                                             feature_probability=9),
+                     out=RESULTS / "privileged_basis")
+basis_metrics, basis_claims, basis_data = privileged_basis.analyse(basis)
+privileged_basis.figures(basis_data)["privileged_basis"]
 
 # %%
-Markdown("\n".join(claims_table(basis_report["claims"])))
+Markdown("\n".join(claims_table([c.to_dict() for c in basis_claims])))
 
 # %% [markdown]
-# Why restarts matter: the regime of every restart at each density, from `metrics.json` (the
-# figure shows the best). Dense models often stop in a rotated basis that the ReLU punishes; the
-# lowest loss is the monosemantic one.
+# Why restarts matter: the regime of every restart at each density (the figure shows the
+# best). Dense models often stop in a rotated basis that the ReLU punishes; the lowest loss is
+# the monosemantic one.
 
 # %%
-for row in basis_report["metrics"]["per_density"]:
+for row in basis_metrics["per_density"]:
     print(f"1-S = {row['feature_probability']:<5.3g} best: {row['regime']:<24} "
           f"restarts: {row['restarts_by_regime']}")
 
@@ -66,28 +75,35 @@ for row in basis_report["metrics"]["per_density"]:
 # `xarray.Dataset`.
 
 # %%
-best = ts.load(RESULTS / "privileged_basis").best_over("seed").to_xarray()
+best = basis.best_over("seed").to_xarray()
 links = connections(best["W"].sel(feature_probability=1.0).values)
 print(regime(links), [g.describe() for g in neuron_groups(links)])
 
 # %% [markdown]
 # ## Computing |x| in superposition
+#
+# n=3 features in m=6 neurons (best of 4 seeds), and n=100 features in m=40 neurons at four
+# densities, one seed, 3,000 steps (quick fidelity: seven densities, three seeds, 5,000 steps).
 
 # %%
-abs_report = run_experiment("absolute_value", "quick", out=RESULTS / "absolute_value")
-Image(RESULTS / "absolute_value" / "absolute_value_n3.png")
+abs_parts = absolute_value.sweep("quick")
+abs_parts["n100_m40"] = abs_parts["n100_m40"].smaller(steps=3000, feature_probability=4, seed=1)
+abs_results = {part: ts.run_sweep(s, out=RESULTS / part) for part, s in abs_parts.items()}
+abs_metrics, abs_claims, abs_data = absolute_value.analyse(abs_results)
+abs_figures = absolute_value.figures(abs_data)
+abs_figures["absolute_value_n3"]
 
 # %%
-Image(RESULTS / "absolute_value" / "absolute_value_n100.png")
+abs_figures["absolute_value_n100"]
 
 # %%
-Markdown("\n".join(claims_table(abs_report["claims"])))
+Markdown("\n".join(claims_table([c.to_dict() for c in abs_claims])))
 
 # %% [markdown]
 # The asymmetric superposition motifs found, with their input weights (strong, weak) and the
 # neurons that inhibit the weak feature's output:
 
 # %%
-for row in abs_report["metrics"]["n100_m40"]:
+for row in abs_metrics["n100_m40"]:
     print(f"1-S = {row['feature_probability']:<6.3g} polysemantic neurons: "
           f"{row['polysemantic_neurons']:<3} motifs: {row['asymmetric_motifs'][:2]}")

@@ -21,11 +21,10 @@
 # large T: it learns features (five in a pentagon for m=2); in between the test loss peaks.
 #
 # The dataset size is a traced sweep axis (sets padded to a capacity and masked), so one
-# compiled sweep trains many T at once. To stay quick in CI this notebook trains the m=2 parts
-# of the experiment up to T=512 (about a minute on 2 CPU cores; reused from
-# `../results/double_descent`, or `$TOYSUPER_RESULTS/double_descent` when set, when `toysuper
-# reproduce` left them there), and shows the full
-# experiment's figures if they exist.
+# compiled sweep trains many T at once. This notebook trains the m=2 parts of the quick
+# experiment up to T=256 live, on one training set per size instead of four (`Sweep.smaller`),
+# and shows the full experiment's figures if `toysuper run double_descent` left them in
+# `../results/double_descent` (or `$TOYSUPER_RESULTS/double_descent` when set).
 
 # %%
 import os
@@ -41,13 +40,14 @@ from toysuper.experiments.runner import claims_table
 from toysuper.plotting.double_descent import plot_double_descent, plot_memorisation_pictures
 
 RESULTS = Path(os.environ.get("TOYSUPER_RESULTS", "../results")) / "double_descent"
-parts = {name: s for name, s in dd.sweep("quick").items() if name in ("m2_T64", "m2_T256",
-                                                                       "m2_T512")}
+LIVE = RESULTS.parent / "notebook_06"
+parts = {name: s.smaller(dataset_seed=1) for name, s in dd.sweep("quick").items()
+         if name in ("m2_T64", "m2_T256")}
 for name, s in parts.items():
     print(name, dict(zip([a.name for a in s.axes], s.shape, strict=True)), s.train.dataset)
 
 # %%
-results = [ts.run_sweep(s, out=RESULTS / name) for name, s in parts.items()]
+results = [ts.run_sweep(s, out=LIVE / name) for name, s in parts.items()]
 ds = results[-1].to_xarray()
 ds
 

@@ -3,7 +3,6 @@
 import dataclasses
 import json
 
-import numpy as np
 import pytest
 
 import toysuper as ts
@@ -20,17 +19,8 @@ def test_list_prints_one_line_per_experiment(capsys):
 
 
 def shrink(sweep: ts.Sweep) -> ts.Sweep:
-    """At most 5 values per axis (first, last and evenly between) and 200 steps (the rest of the
-    training config, e.g. a fixed dataset, kept; snapshots up to step 200)."""
-    axes = tuple(dataclasses.replace(a, values=a.values[idx], coords=a.coords[idx]) for a in
-                 sweep.axes for idx in [np.unique(np.linspace(0, len(a) - 1, 5).round().astype(
-                     int))])
-    train = dataclasses.replace(sweep.train, steps=200, log_every=100,
-                                warmup_steps=min(sweep.train.warmup_steps, 200),
-                                snapshot_steps=tuple(s for s in sweep.train.snapshot_steps
-                                                     if s <= 200))
-    return ts.Sweep(sweep.model, train, axes=axes,
-                    fixed=sweep.fixed, root_seed=sweep.root_seed)
+    """At most 5 values per axis (first, last and evenly between) and 200 steps."""
+    return sweep.smaller(steps=200, **{a.name: 5 for a in sweep.axes})
 
 
 def shrink_all(sweeps):
@@ -93,3 +83,25 @@ def test_reproduce_writes_report(tiny, tmp_path, monkeypatch):
     text = runner.reproduce("quick", tmp_path, progress=False, extensions=True).read_text()
     assert "## universality " in text
     assert json.loads((tmp_path / "intro" / "metrics.json").read_text())["reused_result"] is True
+
+
+def test_readme_blocks_are_generated_from_metrics(tmp_path):
+
+    claim = {"name": "c", "statement": "TMS 1: s", "paper": "p", "measured": {"x": 1},
+             "passed": False, "evidence": "", "verdict": "not reached at this fidelity"}
+    report = {"experiment": "intro", "section": "TMS 1", "fidelity": "quick", "n_models": 3,
+              "config_hash": "abc", "claims": [claim, claim | {"passed": True,
+                                                                "verdict": "reproduced"}]}
+    (tmp_path / "intro").mkdir()
+    (tmp_path / "intro" / "metrics.json").write_text(json.dumps(report))
+    readme = tmp_path / "README.md"
+    readme.write_text("before\n<!-- toysuper:status -->\nold\n<!-- /toysuper:status -->\nmid\n"
+                      "<!-- toysuper:claims intro -->\nold\n<!-- /toysuper:claims intro -->\n"
+                      "after\n")
+    assert main(["readme", "--results", str(tmp_path), "--readme", str(readme)]) == 0
+    text = readme.read_text()
+    assert "old" not in text and text.startswith("before\n") and text.endswith("after\n")
+    assert "| `intro` | TMS 1 | quick | 1 of 2 | 1 reproduced, 1 not reached at this fidelity |" \
+        in text
+    assert "| `phase_2in1` | TMS 4 | not run | | |" in text
+    assert '`{"x": 1}` | **FAIL**: not reached at this fidelity |' in text

@@ -10,23 +10,51 @@ from toysuper.analysis import represented
 from toysuper.experiments import geometry, perturb_feature, sparsity_sweep
 
 
-def test_enrichment_counts_the_band_against_its_neighbours():
-    D = np.array([0.5] * 10 + [0.48, 0.52] + [0.2])  # 10 in the band, 2 just beside, 1 far
-    out = geometry.enrichment(D, 0.5, band=0.01)
-    assert (out["centre"], out["side"]) == (10, 2)
-    assert out["enrichment"] == pytest.approx(10 / 2 * 2)  # band 2w wide, sides 4w wide
-    top = geometry.enrichment(np.array([1.0, 0.999, 0.975]), 1.0, band=0.01)
-    assert (top["centre"], top["side"], top["enrichment"]) == (2, 1, 2.0)  # one side only
-    assert geometry.is_cluster(out) and not geometry.is_cluster(top)  # top: too few features
-    lonely = geometry.enrichment(np.array([0.4] * 3), 0.4)
-    assert lonely["enrichment"] is None and geometry.is_cluster(lonely)
+def test_enrichment_counts_the_window_against_windows_beside_it():
+    D = np.array([0.5] * 12 + [0.512, 0.488, 0.489] + [0.2])  # 12 in, 1 and 2 beside, 1 far
+    out = geometry.enrichment(D, 0.5)
+    assert (out["centre"], out["side"]) == (12, 1.5)
+    assert out["enrichment"] == pytest.approx(8.0)
+    top = geometry.enrichment(np.array([1.0] * 12 + [0.99] * 7), 1.0)  # one side only
+    assert (top["centre"], top["side"]) == (12, 7)
+    assert geometry.is_cluster(out) and not geometry.is_cluster(top)  # top: 1.7x, not 2x
+    assert not geometry.is_cluster(geometry.enrichment(np.array([0.4] * 9), 0.4))  # too few
 
 
-def test_plateau_span_is_the_longest_run_near_the_level():
-    p = np.geomspace(1, 1 / 16, 5)  # 1, 1/2, 1/4, 1/8, 1/16
-    dstar = np.array([1.0, 0.52, 0.49, 0.51, 0.3])
-    assert geometry.plateau_span(p, dstar) == pytest.approx(4.0)  # from 1/2 to 1/8
-    assert geometry.plateau_span(p, np.array([1.0, 0.8, 0.3, 0.2, 0.1])) == 1.0
+def test_neighbouring_fractions_are_not_each_others_background():
+    """3/8 and 2/5 are 0.025 apart: a pure cluster at each must be a cluster at each."""
+    D = np.array([0.375] * 30 + [0.4] * 30)
+    assert geometry.is_cluster(geometry.enrichment(D, 0.375))
+    assert geometry.is_cluster(geometry.enrichment(D, 0.4))
+
+
+def test_a_smooth_spread_of_dimensionalities_has_no_cluster():
+    D = np.random.default_rng(0).uniform(0.3, 0.8, 5000)
+    assert not any(geometry.is_cluster(geometry.enrichment(D, f))
+                   for f in geometry.FRACTIONS.values())
+
+
+def test_a_sticky_plateau_is_long_and_flat():
+    p = np.geomspace(1, 1 / 20, 20)
+    x = np.log(1 / p)
+    smooth = 1 - 0.5 * x / np.log(4)  # crosses 1/2 at 1/(1-S) = 4, linearly in log
+    plateau = np.clip(1 - x, 0.5, None) - 0.5 * np.clip(x - 2, 0, None) * 0.3
+    span, flat = geometry.plateau(p, plateau)
+    assert span >= geometry.PLATEAU_SPAN and geometry.sticky(span, flat)
+    span, flat = geometry.plateau(p, smooth)
+    assert not geometry.sticky(span, flat)
+    assert geometry.plateau(p, np.linspace(1, 0.1, 20)) [0] < geometry.PLATEAU_SPAN
+
+
+def test_packing_is_m_for_orthogonal_polytopes_and_less_for_random_directions():
+    W = np.zeros((10, 4))
+    W[:5, :2] = regular_polygon(5)
+    W[5:, 2:] = np.concatenate([regular_polygon(3), [[0, 0]] * 2])[:5]
+    D = np.asarray(ts.analysis.feature_dimensionality(W))
+    assert geometry.packing(D[None], 4, np.array([0.5]))[0] == pytest.approx(1.0, abs=1e-5)
+    noise = np.random.default_rng(0).normal(size=(100, 10))
+    D_noise = np.asarray(ts.analysis.feature_dimensionality(noise))
+    assert geometry.packing(D_noise[None], 10, np.array([0.5]))[0] < geometry.PACKED
 
 
 def test_least_important_first():
@@ -35,6 +63,22 @@ def test_least_important_first():
     assert sparsity_sweep.least_important_first(rep, superposed)
     superposed[1], superposed[4] = True, False  # an important feature superposed before others
     assert not sparsity_sweep.least_important_first(rep, superposed)
+
+
+def test_represented_count_may_dip_by_one_feature_only():
+    assert sparsity_sweep.never_falls(np.array([5, 8, 10, 11, 13, 14, 13]))
+    assert not sparsity_sweep.never_falls(np.array([5, 8, 10, 11, 13, 14, 12]))
+    assert not sparsity_sweep.never_falls(np.array([5, 8, 6, 11]))
+
+
+def test_perturb_loss_crossing_interpolates_the_zero_of_the_difference():
+    ratio = np.array([2.0, 1.0, 0.5, 0.25, 0.125])
+    x = np.log(ratio)
+    pentagon, digons = 1 + 0 * x, 1 + (x - np.log(0.3))  # equal at ratio 0.3
+    assert perturb_feature.loss_crossing(ratio, pentagon, digons) == pytest.approx(0.3)
+    assert perturb_feature.loss_crossing(ratio, pentagon, pentagon + 1) is None
+    # a pentagon worse at the start (ratio 1) is not a transition going sparser
+    assert perturb_feature.loss_crossing(ratio, digons + 5, digons) is None
 
 
 def test_perturb_classify_and_crossing():

@@ -91,3 +91,22 @@ def test_double_descent_quick_reproduces_the_regimes_and_the_bump(tmp_path):
     for name in ("memorised_points_dim_m_over_T", "test_loss_bump", "norms_peak_at_small_T",
                  "more_steps_grow_the_bump"):
         assert passed[name], name
+
+
+def test_pentagon_angles_of_a_regular_pentagon_among_small_features():
+    from toysuper.experiments.double_descent import pentagon_angles
+
+    angle = 2 * np.pi * np.arange(5) / 5 + 0.3
+    W = np.concatenate([np.stack([np.cos(angle), np.sin(angle)], -1),
+                        np.random.default_rng(0).normal(0, 0.02, (50, 2))])
+    np.testing.assert_allclose(pentagon_angles(W), 72.0, atol=1e-3)
+    W[1] = W[0] * 0.9 + W[2] * 0.1  # two directions close together: not a pentagon
+    assert np.abs(pentagon_angles(W) - 72).max() > 10
+
+
+def test_the_weight_decay_ablation_keeps_the_papers_total_decay():
+    from toysuper.experiments import double_descent as dd
+
+    for fidelity in ("quick", "paper"):
+        total = dd.ablation_weight_decay(fidelity) * dd.STEPS[fidelity]
+        assert total == pytest.approx(dd.PAPER_ABLATION_WEIGHT_DECAY * 50_000)

@@ -144,3 +144,15 @@ def test_phase_claims_paper(tmp_path, name):
     report = run_experiment(name, "paper", out=tmp_path, progress=False)
     failed = [c for c in report["claims"] if not c["passed"]]
     assert not failed, failed
+
+
+def test_paper_closed_form_phases_put_the_r1_onset_at_four_sevenths():
+    """(1 + r) p^2 / 6 = p/3 - p^2/4 at r = 1 gives p = 4/7: antipodal below, dropped above."""
+    from toysuper.analysis.phase import PHASES
+    from toysuper.experiments.phase import paper_closed_form_phases
+
+    p = np.array([0.5, 0.56, 0.58, 0.9], np.float32)
+    row = paper_closed_form_phases(np.array([0.5, 1.0, 2.0], np.float32), p)
+    assert [PHASES[k] for k in row[1, :2]] == ["antipodal", "antipodal"]
+    assert {PHASES[k] for k in row[1, 2:]} <= {"not learned", "dedicated"}  # equal at r = 1
+    assert PHASES[row[0, -1]] == "not learned" and PHASES[row[2, -1]] == "dedicated"

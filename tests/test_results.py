@@ -34,7 +34,7 @@ def test_xarray_layout(small_sweep):
 def test_best_over_seed_picks_lowest_loss_and_skips_diverged(small_sweep):
     # losses per (density, seed): row 0 best at seed 2; row 1 best is seed 0 but it diverged
     result = fake_result(small_sweep, [3, 2, 1, 0.5, 4, 5], diverged_at=[3])
-    best = result.best_over("seed").dataset
+    best = result.best_over("seed", by="training").dataset
     np.testing.assert_array_equal(best["seed"], [2, 1])
     np.testing.assert_allclose(best["loss"], [1, 4])
     np.testing.assert_array_equal(best["W"].values[0], result.dataset["W"].values[0, 2])

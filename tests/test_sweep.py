@@ -149,3 +149,15 @@ def test_bad_memory_budget_is_named(monkeypatch, value):
     monkeypatch.setenv(sweep_module.MEMORY_ENV, value)
     with pytest.raises(ValueError, match=sweep_module.MEMORY_ENV):
         sweep_module.memory_budget()
+
+
+def test_smaller_keeps_evenly_spread_values_and_the_same_points():
+    sweep = ts.Sweep(ts.ModelConfig(5, 2), ts.TrainConfig(steps=1000, log_every=300 // 3),
+                     axes={"feature_probability": np.geomspace(1, 0.01, 9), "seed": range(8)})
+    small = sweep.smaller(steps=300, feature_probability=3, seed=2)
+    assert small.shape == (3, 2) and small.train.steps == 300
+    np.testing.assert_allclose(small.axes[0].values, [1.0, 0.1, 0.01], rtol=1e-6)
+    assert small.axes[1].values.tolist() == [0, 7]
+    assert small.model == sweep.model and small.train.log_every == 100
+    with pytest.raises(ValueError, match="density=2 is invalid"):
+        sweep.smaller(density=2)

@@ -59,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     run.add_argument("--seed", type=int, default=0, help="root seed of every model's key")
 
+    readme = sub.add_parser("readme", help="regenerate the README's status and claims tables "
+                                           "from a reproduction's metrics.json")
+    readme.add_argument("--results", default="results",
+                        help="the reproduction's output directory (default results)")
+    readme.add_argument("--readme", default="README.md", help="the file to update")
+
     from toysuper.bench import CASES
 
     bench = sub.add_parser("bench", help="training throughput against the PyTorch reference")
@@ -83,6 +89,11 @@ def main(argv: list[str] | None = None) -> int:
             width = max(map(len, REGISTRY))
             for e in REGISTRY.values():
                 print(f"{e.name:<{width}}  {e.section:<8}  {e.description}")
+        elif args.command == "readme":
+            from toysuper.experiments.readme import update_readme
+
+            keys = update_readme(args.readme, args.results)
+            print(f"{args.readme}: {len(keys)} generated blocks rewritten from {args.results}")
         elif args.command == "bench":
             if args.repeats < 1 or args.scale <= 0:
                 parser.error("bench: --repeats must be >= 1 and --scale > 0")

@@ -12,6 +12,8 @@ A result directory holds
     ...      any further parameter of the model kind, with the dims its `param_dims` gives
              (e.g. W_out (a1, ..., feature, hidden) for abs_mlp)
     loss     (a1, a2, ...)                    mean training loss over the last log window
+    eval_loss (a1, a2, ...)                   after `best_over`: the common evaluation loss
+                                              the restarts were ranked by
     loss_history (a1, a2, ..., step)          mean training loss per log window
     diverged (a1, a2, ...)                    True where the loss or a parameter is NaN/inf
     diverged_step (a1, a2, ...)               first step whose loss was NaN/inf, -1 if none
@@ -36,6 +38,7 @@ import xarray as xr
 
 from toysuper.checkpoint import CHUNK_DIR, ChunkStore, atomic_write_bytes, log, npz_bytes
 from toysuper.config import ADVERSARIAL_FIELDS, DATASET_FIELDS, PER_FEATURE_FIELDS, SAE_FIELDS
+from toysuper.evaluation import evaluation_loss, exact_available
 from toysuper.models import MODEL_KINDS
 from toysuper.sweep import Sweep
 
@@ -75,6 +78,8 @@ class Result:
     sweep: Sweep
     dataset: xr.Dataset
     reduced_over: tuple[str, ...] = ()
+    _evaluation: xr.DataArray | None = dataclasses.field(default=None, repr=False,
+                                                         compare=False)
 
     @classmethod
     def from_arrays(cls, sweep: Sweep, arrays: dict[str, np.ndarray]) -> Result:
@@ -131,17 +136,50 @@ class Result:
         """The data as an `xarray.Dataset` (a copy)."""
         return self.dataset.copy()
 
-    def best_over(self, dim: str = "seed") -> Result:
+    def evaluation_loss(self) -> xr.DataArray:
+        """Every model's loss under one common evaluation (`toysuper.evaluation`): the exact
+        expected loss where it is cheap, else the objective on one shared set of fresh samples
+        (common random numbers for every model). Dims: the sweep axes. Computed once.
+        """
+        ds = self.dataset
+        if "eval_loss" in ds:
+            return ds["eval_loss"]
+        if self._evaluation is None:
+            if self.reduced_over:
+                raise ValueError(
+                    f"this Result was reduced over {list(self.reduced_over)} without an "
+                    "evaluation loss: call evaluation_loss() on the full Result first")
+            names = MODEL_KINDS[self.sweep.model.kind].param_dims
+            size = self.sweep.size
+            params = {k: ds[k].values.reshape(size, *ds[k].shape[len(self.sweep.shape):])
+                      for k in names}
+            losses = evaluation_loss(self.sweep, params).reshape(self.sweep.shape)
+            dims = tuple(a.name for a in self.sweep.axes)
+            self._evaluation = xr.DataArray(losses, dims=dims, coords={
+                d: ds[d] for d in dims}, name="eval_loss", attrs={
+                "long_name": "common evaluation loss",
+                "method": "exact" if exact_available(self.sweep) else "common samples"})
+        return self._evaluation
+
+    def best_over(self, dim: str = "seed", by: str = "evaluation") -> Result:
         """Keep, at every other grid point, the model with the lowest loss along `dim`.
 
-        The paper's best-of-k protocol. Diverged models are never chosen unless all are; the
-        chosen coordinate is kept as a variable named `dim`, e.g. which seed won.
+        The paper's best-of-k protocol. `by="evaluation"` (default) ranks the restarts of a
+        point by `evaluation_loss` (one common evaluation, so the ranking carries no
+        batch-to-batch noise); `by="training"` by the last window of their own training loss.
+        Diverged models are never chosen unless all are; the chosen coordinate is kept as a
+        variable named `dim` (e.g. which seed won), and the ranking loss as `eval_loss`.
         """
         ds = self.dataset
         if dim not in ds.dims or dim in ("feature", "hidden", "step", "snapshot"):
             sweep_dims = [a.name for a in self.sweep.axes if a.name in ds.dims]
             raise ValueError(f"dim={dim!r} is invalid: one of the sweep axes {sweep_dims}")
-        loss = ds["loss"].where(~ds["diverged"], np.inf).fillna(np.inf)
+        if by not in ("evaluation", "training"):
+            raise ValueError(f"by={by!r} is invalid: choose 'evaluation' or 'training'")
+        if by == "evaluation":
+            ds = ds.assign(eval_loss=self.evaluation_loss())
+        ranking = ds["eval_loss"] if by == "evaluation" else ds["loss"]
+        loss = ranking.where(~ds["diverged"], np.inf).fillna(np.inf)
         best = ds.isel({dim: loss.argmin(dim)})
         best = best.reset_coords(dim)
         best["diverged"] = ds["diverged"].all(dim)
@@ -157,7 +195,9 @@ class Result:
             arrays[str(name)] = var.values
             dims[str(name)] = list(var.dims)
         coords = [str(c) for c in self.dataset.coords]
-        header = {"dims": dims, "coords": coords, "attrs": self.dataset.attrs}
+        header = {"dims": dims, "coords": coords, "attrs": self.dataset.attrs,
+                  "variable_attrs": {str(k): v.attrs for k, v in self.dataset.variables.items()
+                                     if v.attrs}}
         arrays["__header__"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
         atomic_write_bytes(directory / RESULT_FILE, npz_bytes(arrays))
         return directory
@@ -179,6 +219,8 @@ class Result:
             variables = {k: (tuple(d), f[k]) for k, d in header["dims"].items()}
         coords = {k: variables.pop(k) for k in header["coords"]}
         ds = xr.Dataset(variables, coords=coords, attrs=header["attrs"])
+        for name, attrs in header.get("variable_attrs", {}).items():
+            ds[name].attrs.update(attrs)
         return cls(Sweep.from_dict(config["sweep"]), ds, tuple(config["reduced_over"]))
 
 

@@ -164,13 +164,12 @@ def sample_activations(key: jax.Array, source: SourceModels, index, batch_size: 
     return xt.T @ W
 
 
-def batch_loss_and_grad(data_key: jax.Array, hyper, kind: str, source: SourceModels,
-                        batch_size: int):
-    """(params, step t) -> (loss, grads) on a fresh batch of the source's activations drawn from
+def batch_loss(data_key: jax.Array, hyper, kind: str, source: SourceModels, batch_size: int):
+    """(params, step t) -> the SAE loss on a fresh batch of the source's activations drawn from
     fold_in(data_key, t)."""
-    def loss_and_grad(params, t):
+    def loss(params, t):
         h = sample_activations(jax.random.fold_in(data_key, t), source, hyper.source_index,
                                batch_size)
-        return jax.value_and_grad(sae_loss)(params, h, hyper, kind)
+        return sae_loss(params, h, hyper, kind)
 
-    return loss_and_grad
+    return loss

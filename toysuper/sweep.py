@@ -286,6 +286,34 @@ class Sweep:
                 leaves[a.field].dtype)
         return Hyper(**leaves)
 
+    def smaller(self, steps: int | None = None, **keep: int) -> Sweep:
+        """The same sweep at a smaller size, for tutorials and smoke runs: each named axis keeps
+        `keep[name]` of its values (evenly spread, first and last included), and training runs
+        `steps` steps (default: unchanged; the log interval shrinks to divide it if needed, the
+        warm-up scales with it, and snapshots past the end are dropped).
+
+        Example:
+          >>> sweep.smaller(steps=2000, seed=4, feature_probability=5)
+        """
+        for name, k in keep.items():
+            _require(name in [a.name for a in self.axes], name, k,
+                     f"the name of an axis of this sweep: {[a.name for a in self.axes]}")
+            _require(isinstance(k, int) and k >= 1, name, k, "a number of values >= 1")
+        axes = []
+        for a in self.axes:
+            k = min(keep.get(a.name, len(a)), len(a))
+            idx = np.unique(np.round(np.linspace(0, len(a) - 1, k)).astype(int))
+            axes.append(Axis(a.name, a.values[idx], a.field, a.coords[idx]))
+        train = self.train
+        if steps is not None:
+            log_every = math.gcd(steps, train.log_every)
+            warmup = round(train.warmup_steps * steps / train.steps)
+            train = dataclasses.replace(train, steps=steps, log_every=log_every,
+                                        warmup_steps=warmup,
+                                        snapshot_steps=tuple(t for t in train.snapshot_steps
+                                                             if t <= steps))
+        return dataclasses.replace(self, train=train, axes=tuple(axes))
+
     def to_dict(self) -> dict:
         """A JSON-able description of the whole sweep (what the config hash covers)."""
         def plain(x):

@@ -163,17 +163,23 @@ def advance(state: TrainState, hyper: Hyper, model_cfg: ModelConfig, train_cfg: 
 
 def batch_loss_and_grad(data_key: jax.Array, hyper: Hyper, model_cfg: ModelConfig,
                         train_cfg: TrainConfig):
-    """(params, step t) -> (loss, grads) of step t's batch: a fresh batch from
-    fold_in(data_key, t), the whole fixed training set (`dataset_loss`), or, with
-    `train_cfg.exact_loss`, the expected loss itself (the same at every step)."""
+    """(params, step t) -> (loss, grads) of step t's batch (see `batch_loss`)."""
+    return jax.value_and_grad(batch_loss(data_key, hyper, model_cfg, train_cfg))
+
+
+def batch_loss(data_key: jax.Array, hyper: Hyper, model_cfg: ModelConfig,
+               train_cfg: TrainConfig):
+    """(params, step t) -> the loss of step t's batch: a fresh batch from fold_in(data_key, t),
+    the whole fixed training set (`dataset_loss`), or, with `train_cfg.exact_loss`, the
+    expected loss itself (the same at every step)."""
     if train_cfg.source is not None:
-        return sae.batch_loss_and_grad(data_key, hyper, model_cfg.kind, train_cfg.source,
-                                       train_cfg.batch_size)
+        return sae.batch_loss(data_key, hyper, model_cfg.kind, train_cfg.source,
+                              train_cfg.batch_size)
     if train_cfg.exact_loss is not None:
-        exact = jax.value_and_grad(expected_loss(hyper, model_cfg, train_cfg))
+        exact = expected_loss(hyper, model_cfg, train_cfg)
         return lambda params, t: exact(params)
     if train_cfg.dataset is not None:
-        full_batch = jax.value_and_grad(dataset_loss(data_key, hyper, model_cfg, train_cfg))
+        full_batch = dataset_loss(data_key, hyper, model_cfg, train_cfg)
         return lambda params, t: full_batch(params)
     sample = MODEL_KINDS[model_cfg.kind].sample
     if train_cfg.feature_sets is not None:
@@ -193,7 +199,7 @@ def batch_loss_and_grad(data_key: jax.Array, hyper: Hyper, model_cfg: ModelConfi
         if train_cfg.adversarial:
             attack_key = jax.random.fold_in(batch_key, ATTACK_STREAM)
             xt_in = attacked_feature_major(attack_key, params.W, xt, hyper.attack_norm)
-        return jax.value_and_grad(loss)(params, xt, hyper.importance, model_cfg.kind, xt_in)
+        return loss(params, xt, hyper.importance, model_cfg.kind, xt_in)
 
     return fresh_batch
 

@@ -9,9 +9,15 @@ interference.
 
 Chosen here (the paper publishes no training details for this model): AdamW lr 1e-3, weight
 decay 0.01, batch 1024, Xavier-normal W and W_out, b = 0; n=3, m=6 at density 1 with importance 1,
-best of 4 seeds; n=100, m=40 one model per density; 10,000 steps (quick: 3,000 at n=3 and 5,000
-at n=100). A neuron reads a feature when |W_ij| > 0.3; "monosemantic when dense" asks 90% of
-the used neurons to read one feature (the paper states it without a number). The asymmetric
+best of 4 seeds; n=100, m=40 three models per density; 10,000 steps (quick: 3,000 at n=3 and
+5,000 at n=100). Neurons are read as the paper draws them: each rescaled so its largest |input
+weight| is 1 (the output weights scaled inversely, which leaves the function unchanged). A
+neuron reads a feature when its rescaled |W_ij| > 0.3 and training moved that weight (farther
+than half an init std from its initial value shrunk by the weight decay: with decay this weak,
+features the model never uses keep their initial weights). "Monosemantic when dense" asks 90% of
+the used neurons to read one feature (the paper states it without a number); "important
+features stay monosemantic longest" is a stratified Mann-Whitney rank test over the sparse
+densities and the three seeds. The asymmetric
 motif is counted when a neuron reads two features whose input weights differ by 2x or more in
 magnitude, and another neuron reads the stronger one with an output weight below -0.3 onto the
 weaker one's output (it inhibits the weaker feature's output when the stronger one is active).
@@ -27,6 +33,7 @@ from toysuper.experiments.base import Claim, Experiment, rounded
 from toysuper.plotting.neurons import plot_neuron_pictures
 from toysuper.results import Result
 from toysuper.sweep import Sweep
+from toysuper.train import init_state, point_key
 
 DENSITIES = (1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001)
 STEPS = {"quick": {"n3_m6": 3000, "n100_m40": 5000}, "paper": {"n3_m6": 10_000,
@@ -34,6 +41,9 @@ STEPS = {"quick": {"n3_m6": 3000, "n100_m40": 5000}, "paper": {"n3_m6": 10_000,
 DENSE_MONOSEMANTIC = 0.9  # fraction of used neurons that must be monosemantic at p = 1
 ASYMMETRY = 2.0  # |w_strong| / |w_weak| at or above which a two-feature neuron is asymmetric
 SHOWN_FEATURES = 40  # features drawn in the n=100 figure (the rest are rarely read)
+SEEDS = 3  # independent models per density at n=100, pooled by the rank statistic
+MOVED = 0.5  # a weight counts only if it moved this many init stds away from its decayed init
+RANK_Z = 1.645  # one-sided 5% level of the stratified rank statistic
 
 
 def sweep(fidelity: str, root_seed: int = 0) -> dict[str, Sweep]:
@@ -45,9 +55,9 @@ def sweep(fidelity: str, root_seed: int = 0) -> dict[str, Sweep]:
                        fixed={"feature_probability": 1.0, "importance": 1.0, "lr": 1e-3,
                               "weight_decay": 0.01}, root_seed=root_seed),
         "n100_m40": Sweep(ModelConfig(100, 40, "abs_mlp"), train("n100_m40"),
-                          axes={"feature_probability": DENSITIES},
+                          axes={"feature_probability": DENSITIES, "seed": range(SEEDS)},
                           fixed={"importance": decaying_importance(100, 0.8), "lr": 1e-3,
-                                 "weight_decay": 0.01, "seed": 0}, root_seed=root_seed),
+                                 "weight_decay": 0.01}, root_seed=root_seed),
     }
 
 
@@ -81,10 +91,49 @@ def asymmetric_motifs(W: np.ndarray, W_out: np.ndarray,
     return found
 
 
-def neuron_summary(W: np.ndarray, W_out: np.ndarray) -> dict:
+def initial_weights(result: Result) -> np.ndarray:
+    """The input weights W every model of `result` started from (its init depends on its seed
+    alone), shaped like the trained W."""
+    sweep = result.sweep
+    grid = sweep.grid_hyper()
+    keys = [point_key(sweep.root_seed, int(seed)) for seed in grid.seed]
+    W0 = np.stack([np.asarray(init_state(k, sweep.base, sweep.model, sweep.train).params.W)
+                   for k in keys])
+    return W0.reshape(result.dataset["W"].shape)
+
+
+def weight_decay_factor(sweep: Sweep) -> float:
+    """What decoupled weight decay alone leaves of a weight after the whole run (constant lr)."""
+    base = sweep.base
+    return float((1 - float(base.lr) * float(base.weight_decay)) ** sweep.train.steps)
+
+
+def init_std(sweep: Sweep) -> float:
+    """The Xavier-normal std of the input weights."""
+    return float(np.sqrt(2 / (sweep.model.n_features + sweep.model.n_hidden)))
+
+
+def rescaled(W: np.ndarray, W_out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each neuron scaled so its largest |input weight| is 1, as in the paper's figure (its
+    footnote): ReLU(a z) = a ReLU(z) for a > 0, so dividing neuron j's input weights by a_j and
+    multiplying its output weights by a_j leaves the function unchanged. Shapes (..., n, m)."""
+    scale = np.abs(W).max(-2, keepdims=True)
+    scale = np.where(scale > 0, scale, 1.0)
+    return W / scale, W_out * scale
+
+
+def moved(W: np.ndarray, W_init: np.ndarray, decay: float, init_std: float) -> np.ndarray:
+    """Which weights training moved: farther than MOVED init stds from their initial value
+    shrunk by the weight decay alone (a weight no gradient ever reached only decays)."""
+    return np.abs(W - decay * W_init) > MOVED * init_std
+
+
+def neuron_summary(W: np.ndarray, W_out: np.ndarray, used: np.ndarray | None = None) -> dict:
     """One n=100 model: polysemantic neurons, features cleanly held (every neuron reading them
-    monosemantic) and the asymmetric motifs."""
-    links = connections(W, signed=True)
+    monosemantic) and the asymmetric motifs, read on the rescaled neurons (`rescaled`), from the
+    weights training moved (`used`, default all)."""
+    W, W_out = rescaled(W, W_out)
+    links = connections(W, signed=True) & (True if used is None else used)
     per_neuron = features_per_neuron(links)
     read = links.any(-1)
     clean = read & ~(links & (per_neuron > 1)).any(-1)
@@ -97,25 +146,56 @@ def neuron_summary(W: np.ndarray, W_out: np.ndarray) -> dict:
             "asymmetric_motifs": asymmetric_motifs(W, W_out)}
 
 
+def rank_statistic(clean: list[list[int]], mixed: list[list[int]]) -> dict:
+    """Mann-Whitney comparison of feature indices (lower = more important), stratified over the
+    models given: U counts the (clean, mixed) pairs in which the clean feature is the more
+    important one. Returns the pooled AUC = U / pairs and the z-score of sum U against its null
+    mean (no relation between importance and staying monosemantic), from the per-model
+    variances n1 n2 (n1 + n2 + 1) / 12."""
+    U = mean = var = pairs = 0.0
+    for c, m in zip(clean, mixed, strict=True):
+        if not c or not m:
+            continue
+        c, m = np.asarray(c)[:, None], np.asarray(m)[None, :]
+        U += float(np.sum(c < m) + 0.5 * np.sum(c == m))
+        n1, n2 = c.size, m.size
+        mean += n1 * n2 / 2
+        var += n1 * n2 * (n1 + n2 + 1) / 12
+        pairs += n1 * n2
+    if not pairs:
+        return {"auc": None, "z": None, "pairs": 0}
+    return {"auc": rounded(U / pairs), "z": rounded((U - mean) / np.sqrt(var), 2),
+            "pairs": int(pairs)}
+
+
 def analyse(results: dict[str, Result]) -> tuple[dict, list[Claim], dict]:
     small = results["n3_m6"].best_over("seed").dataset
     pairs = sign_pairs(small["W"].values)
     two_per_feature = (pairs["positive"] == [1, 1, 1] and pairs["negative"] == [1, 1, 1]
                        and pairs["features_per_neuron"] == [1] * 6)
 
-    big = results["n100_m40"].dataset
+    big_result = results["n100_m40"]
+    big = big_result.dataset
     p = big["feature_probability"].values
-    W, W_out = big["W"].values, big["W_out"].values
-    summaries = [neuron_summary(W[k], W_out[k]) for k in range(len(p))]
+    W_all, W_out_all = big["W"].values, big["W_out"].values  # (density, seed, n, m)
+    used = moved(W_all, initial_weights(big_result), weight_decay_factor(big_result.sweep),
+                 init_std(big_result.sweep))
+    every = [[neuron_summary(W_all[k, s], W_out_all[k, s], used[k, s])
+              for s in range(W_all.shape[1])] for k in range(len(p))]
+    summaries = [seeds[0] for seeds in every]  # seed 0 for the figure and the per-model counts
+    W, W_out = W_all[:, 0], W_out_all[:, 0]
     dense = summaries[0]
     dense_mono = dense["monosemantic_neurons"] / max(1, W.shape[-1] - dense["dead_neurons"])
-    poly = np.array([s["polysemantic_neurons"] for s in summaries])
+    poly = np.array([np.mean([s["polysemantic_neurons"] for s in seeds]) for seeds in every])
     rise = float(np.corrcoef(np.log(1 / p), poly)[0, 1]) if poly.std() > 0 else 0.0
-    ordered = []
-    for s in summaries:
-        if s["clean_features"] and s["mixed_features"]:
-            ordered.append(bool(np.median(s["clean_features"]) < np.median(s["mixed_features"])))
-    motif_at = [rounded(p[k], 4) for k, s in enumerate(summaries) if s["asymmetric_motifs"]]
+    sparse = p < 1  # the dense models hold every feature cleanly: nothing to rank there
+    ranks = rank_statistic([s["clean_features"] for k in np.flatnonzero(sparse) for s in every[k]],
+                           [s["mixed_features"] for k in np.flatnonzero(sparse) for s in every[k]])
+    per_density_auc = {rounded(p[k], 4): rank_statistic(
+        [s["clean_features"] for s in every[k]], [s["mixed_features"] for s in every[k]])["auc"]
+        for k in np.flatnonzero(sparse)}
+    motif_at = [rounded(p[k], 4) for k, seeds in enumerate(every)
+                if any(s["asymmetric_motifs"] for s in seeds)]
 
     claims = [
         Claim("two_neurons_per_feature",
@@ -130,15 +210,18 @@ def analyse(results: dict[str, Result]) -> tuple[dict, list[Claim], dict]:
                                      "dead_neurons")} | {"fraction": rounded(dense_mono)},
               dense_mono >= DENSE_MONOSEMANTIC),
         Claim("polysemantic_rises_with_sparsity",
-              "The number of polysemantic neurons rises as sparsity grows.",
-              "count rises from p = 1 to p = 0.001 (correlation with log(1/p) > 0.8)",
-              {"polysemantic_neurons": poly.tolist(), "correlation": rounded(rise)},
+              "TMS 9: the number of polysemantic neurons rises as sparsity grows.",
+              "mean count over seeds rises from p = 1 to p = 0.001 (correlation with log(1/p) "
+              "> 0.8)",
+              {"polysemantic_neurons": rounded(poly, 2), "correlation": rounded(rise)},
               bool(poly[-1] > poly[0] and rise > 0.8)),
         Claim("important_features_stay_monosemantic",
-              "Neurons of the most important features stay monosemantic longest.",
-              "at every density with both kinds, features held only by monosemantic neurons are "
-              "more important (median index lower) than features touching polysemantic ones",
-              ordered, bool(ordered) and all(ordered)),
+              "TMS 9: the most important features keep monosemantic neurons longest.",
+              f"over the sparse densities and {SEEDS} seeds, features held only by "
+              "monosemantic neurons are more important than features touching polysemantic "
+              f"ones: stratified Mann-Whitney z > {RANK_Z} (one-sided 5%)",
+              ranks | {"auc_per_density": per_density_auc},
+              ranks["z"] is not None and ranks["z"] > RANK_Z),
         Claim("asymmetric_superposition",
               "Asymmetric superposition appears: a neuron holds two features with very unequal "
               "weights, and an inhibitory neuron cancels the interference.",
@@ -147,11 +230,12 @@ def analyse(results: dict[str, Result]) -> tuple[dict, list[Claim], dict]:
                "count": [len(s["asymmetric_motifs"]) for s in summaries]}, bool(motif_at)),
     ]
     metrics = {"n3_m6": pairs, "n100_m40": [{"feature_probability": rounded(p[k], 4), **s,
-                                             "loss": rounded(big["loss"].values[k], 5)}
+                                             "loss": rounded(big["loss"].values[k, 0], 5)}
                                             for k, s in enumerate(summaries)],
-               "read_weight": READ_WEIGHT, "asymmetry": ASYMMETRY}
+               "read_weight": READ_WEIGHT, "asymmetry": ASYMMETRY, "moved_init_stds": MOVED}
     titles = [f"{s['polysemantic_neurons']} polysemantic" for s in summaries]
-    return metrics, claims, {"W_small": small["W"].values, "W": W, "p": p, "titles": titles}
+    return metrics, claims, {"W_small": small["W"].values, "W": rescaled(W, W_out)[0], "p": p,
+                             "titles": titles}
 
 
 def figures(data: dict) -> dict:
@@ -172,7 +256,8 @@ EXPERIMENT = Experiment(
     analyse=analyse,
     figures=figures,
     choices="AdamW lr 1e-3, wd 0.01, batch 1024, Xavier init (unpublished); n=3 at density 1, "
-            "best of 4 seeds; one model per density at n=100; quick 3,000 / 5,000 steps; a "
-            "neuron reads a feature when |W_ij| > 0.3; dense = 90% monosemantic; asymmetric "
-            "motif: 2x weight ratio plus an inhibitory partner",
+            "best of 4 seeds; three models per density at n=100; quick 3,000 / 5,000 steps; "
+            "neurons rescaled to max |W1| = 1; a neuron reads a feature when the rescaled "
+            "|W_ij| > 0.3 and the weight moved > 0.5 init std; dense = 90% monosemantic; "
+            "asymmetric motif: 2x weight ratio plus an inhibitory partner; rank test z > 1.645",
 )

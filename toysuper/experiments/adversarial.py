@@ -6,14 +6,17 @@ without superposition, vulnerability rises more than 3x as superposition forms a
 features per dimension ||W||_F^2 / m. Adversarial training removes superposition only at attack
 norms near 80% of the input norm.
 
-Chosen here (the paper does not state them): n=40, m=10, relu_output, importance 1, AdamW lr
-1e-3, weight decay 0.01, batch 1024, 10,000 steps (quick: 5,000); densities log-spaced from 1
-to 0.01 (quick: 10, paper: 20; best of 1 (quick) or 3 (paper) seeds by loss). Vulnerability
-is the mean loss increase under the most harmful single-feature attack, on 4,096 fresh inputs,
-divided by the same for the model without superposition (the first m features on their own
-dimensions, b = 0). Adversarial training (`TrainConfig.adversarial`) attacks one uniformly
-drawn feature per sample, at attack norms 0 to 1.5 x the mean input norm, at density 0.03;
-superposition counts as removed when ||W||_F^2 / m <= 1.1.
+Chosen here (the paper does not state them): the uniform-superposition models of section 5,
+where the paper plots vulnerability: n=400, m=30 at paper fidelity, scaled down to n=100, m=10
+at quick fidelity (as `geometry`); relu_output, importance 1, AdamW lr 1e-3, weight decay 0.01,
+batch 1024, 10,000 steps (quick: 5,000); densities log-spaced from 1 to 0.01 (quick: 10, paper:
+20; best of 1 (quick) or 3 (paper) seeds by a common evaluation). Vulnerability is the mean loss
+increase under the most harmful single-feature attack, on 4,096 fresh inputs, divided by the
+same for the model without superposition (the first m features on their own dimensions, b = 0);
+"rises more than 3x" is read at the sparsest third of the densities, as the paper's sentence
+says. Adversarial training (`TrainConfig.adversarial`) attacks one uniformly drawn feature per
+sample, at attack norms 0 to 1.5 x the mean input norm, at density 0.03; superposition counts
+as removed when ||W||_F^2 / m <= 1.1, and "near 80%" accepts the grid points 60% to 100%.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from toysuper.plotting.adversarial import plot_adversarial
 from toysuper.results import Result
 from toysuper.sweep import Sweep
 
-N_FEATURES, N_HIDDEN = 40, 10
+SIZES = {"quick": (100, 10), "paper": (400, 30)}  # (n, m)
 ATTACK = 0.1  # attack norm / mean input norm when measuring vulnerability
 DENSITIES = {"quick": 10, "paper": 20}
 STEPS = {"quick": 5000, "paper": 10_000}
@@ -39,12 +42,14 @@ SEEDS = {"quick": 1, "paper": 3}
 TRAINING_DENSITY = 0.03
 ATTACK_NORMS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.5)
 PAPER_REMOVAL_NORM = 0.8
+REMOVAL_RANGE = (0.6, 1.0)  # "near 80%": the attack-norm grid points either side of 0.8
+SPARSEST = 1 / 3  # "rises more than 3x": the mean over the sparsest third of the densities
 REMOVED = 1.1  # features per dimension at or below which superposition counts as removed
 EVAL_BATCH = 4096
 
 
 def sweep(fidelity: str, root_seed: int = 0) -> dict[str, Sweep]:
-    model = ModelConfig(N_FEATURES, N_HIDDEN, "relu_output")
+    model = ModelConfig(*SIZES[fidelity], "relu_output")
     common = {"importance": 1.0, "lr": 1e-3, "weight_decay": 0.01}
     seeds = {"seed": range(SEEDS[fidelity])}
     return {
@@ -89,6 +94,8 @@ def analyse(results: dict[str, Result]) -> tuple[dict, list[Claim], dict]:
                                             strict=True)])
     per_dim = 1 / np.asarray(dimensions_per_feature(ds["W"].values))  # ||W||_F^2 / m
     correlation = float(np.corrcoef(relative, per_dim)[0, 1])
+    sparsest = np.argsort(density)[: max(1, round(SPARSEST * len(density)))]
+    sparse_vulnerability = float(relative[sparsest].mean())
 
     adv = results["adversarial_training"].best_over("seed").dataset
     norms = adv["attack_norm"].values
@@ -107,22 +114,27 @@ def analyse(results: dict[str, Result]) -> tuple[dict, list[Claim], dict]:
     }
     claims = [
         Claim("vulnerability_rises",
-              "Vulnerability relative to a model without superposition rises more than 3x as "
-              "superposition forms.",
-              "> 3x at the sparsest densities",
-              {"max_relative_vulnerability": rounded(relative.max(), 2),
+              "TMS 7: vulnerability relative to a model without superposition rises more than "
+              "3x as superposition forms.",
+              "> 3x, mean over the sparsest third of the densities",
+              {"sparsest_mean": rounded(sparse_vulnerability, 2),
+               "sparsest_densities": rounded(density[sparsest], 4),
+               "max_relative_vulnerability": rounded(relative.max(), 2),
                "densest": rounded(relative[np.argmax(density)], 2)},
-              bool(relative.max() > 3)),
+              bool(sparse_vulnerability > 3)),
         Claim("vulnerability_tracks_superposition",
-              "Vulnerability tracks the features per dimension ||W||_F^2 / m.",
+              "TMS 7: vulnerability tracks the features per dimension ||W||_F^2 / m.",
               "Pearson correlation over densities >= 0.9",
               {"correlation": rounded(correlation)}, bool(correlation >= 0.9)),
         Claim("removal_needs_large_attack",
-              "Adversarial training removes superposition only at large attack norms.",
-              f"~{PAPER_REMOVAL_NORM:.0%} of the mean input norm (accepted: >= 40%)",
+              "TMS 7: adversarial training removes superposition only at attack norms near "
+              f"{PAPER_REMOVAL_NORM:.0%} of the input norm.",
+              f"first removal at {REMOVAL_RANGE[0]:.0%}-{REMOVAL_RANGE[1]:.0%} of the mean "
+              "input norm (the grid points either side of 80%)",
               {"removal_attack_norm": optional(removal_norm),
                "features_per_dimension": rounded(adv_per_dim, 2)},
-              bool(removal_norm is not None and removal_norm >= 0.4)),
+              bool(removal_norm is not None
+                   and REMOVAL_RANGE[0] - 1e-6 <= removal_norm <= REMOVAL_RANGE[1] + 1e-6)),
     ]
     data = {"density": density, "relative": relative, "per_dim": per_dim,
             "attack_norm": norms, "adv_per_dim": adv_per_dim, "removal_norm": removal_norm}
@@ -141,8 +153,8 @@ EXPERIMENT = Experiment(
     sweep=sweep,
     analyse=analyse,
     figures=figures,
-    choices="n=40, m=10; 5,000 (quick) or 10,000 (paper) steps; 10 (quick) or 20 (paper) "
-            "densities 1 to 0.01; vulnerability on 4,096 inputs relative to the "
-            "first-m-features model; adversarial training at density 0.03; removed means "
-            "||W||_F^2/m <= 1.1",
+    choices="n=400, m=30 (paper) or n=100, m=10 (quick); 5,000 (quick) or 10,000 (paper) "
+            "steps; 10 (quick) or 20 (paper) densities 1 to 0.01; vulnerability on 4,096 inputs "
+            "relative to the first-m-features model, read at the sparsest third; adversarial "
+            "training at density 0.03; removed means ||W||_F^2/m <= 1.1; near 80% = 60-100%",
 )

@@ -9,10 +9,12 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from toysuper.models import MODEL_KINDS
 from toysuper.results import Result
 from toysuper.sweep import Sweep
 
 FIDELITIES = ("quick", "paper")
+VERDICTS = ("reproduced", "not reproduced", "not reached at this fidelity")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,6 +27,8 @@ class Claim:
       paper: the paper's value or criterion.
       measured: what this run measured (JSON-able).
       passed: whether the measurement supports the claim.
+      evidence: for a claim that fails, the evidence that the setup is faithful (e.g. training
+        and exact-loss theory agree); empty when there is none.
     """
 
     name: str
@@ -32,9 +36,18 @@ class Claim:
     paper: str
     measured: Any
     passed: bool
+    evidence: str = ""
+
+    @property
+    def verdict(self) -> str:
+        """"reproduced"; "not reproduced" (fails on a setup shown to be faithful); or "not
+        reached at this fidelity" (fails without such evidence)."""
+        if self.passed:
+            return VERDICTS[0]
+        return VERDICTS[1] if self.evidence else VERDICTS[2]
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self) | {"passed": bool(self.passed)}
+        return dataclasses.asdict(self) | {"passed": bool(self.passed), "verdict": self.verdict}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,3 +93,23 @@ def rounded(x, digits: int = 3):
 def optional(x: float | None, digits: int = 3) -> float | None:
     """`rounded`, with None (JSON null, not NaN) for a value that could not be measured."""
     return None if x is None or not np.isfinite(x) else rounded(x, digits)
+
+
+def noise_like(results: Result | Mapping[str, Result], seed: int = 0
+               ) -> Result | dict[str, Result]:
+    """The same results with every trained parameter (and its snapshots) replaced by Gaussian
+    noise of that parameter's mean and std over the whole sweep: the null model every claim
+    must fail on (a claim that passes on it does not test what training found)."""
+    if isinstance(results, Mapping):
+        return {part: noise_like(r, seed + i) for i, (part, r) in enumerate(results.items())}
+    rng = np.random.default_rng(seed)
+    names = MODEL_KINDS[results.sweep.model.kind].param_dims
+    ds = results.dataset.copy()
+    for name in [*names, *(f"{n}_snapshots" for n in names)]:
+        if name in ds:
+            value = ds[name].values
+            finite = value[np.isfinite(value)]
+            noise = rng.normal(finite.mean(), finite.std(), value.shape).astype(value.dtype)
+            ds[name] = (ds[name].dims, noise)
+    ds = ds.drop_vars("eval_loss", errors="ignore")
+    return Result(results.sweep, ds, results.reduced_over)

@@ -5,17 +5,23 @@ Published: in the uniform-importance setup, each feature's dimensionality D_i mo
 two sets of three correlated features, training passes through distinct geometric stages (the
 first PCA-like) and ends in an octahedron.
 
-Chosen here (the paper does not state them): the uniform setup at n=20, m=10, density 0.1 (where
-features settle into digons, D = 1/2); the correlated run at density 0.05; relu_output,
-importance 1, AdamW lr 1e-3, weight decay 0.01, batch 1024, 10,000 steps. Parameters are recorded
-inside the compiled loop at step 0 and about 120 log-spaced steps (`TrainConfig.snapshot_steps`);
-the loss at each snapshot is measured on one fixed batch of 8,192 fresh samples. Seeds: 4
-(quick), 10 (paper). Jumps are found by `toysuper.analysis.dynamics`. The "PCA-like" stage is
+Chosen here (the paper does not state them): the uniform-superposition setup of section 5 with
+many features, n=400, m=30, at density 0.4 (1/(1-S) = 2.5, on the digon plateau of D*), with the
+parameters recorded every 100 steps over 10,000 steps (`TrainConfig.snapshot_steps`, linearly
+spaced so that a level held for several snapshots is held for several hundred steps); the
+correlated run at density 0.05 with about 120 log-spaced snapshots; relu_output, importance 1,
+AdamW lr 1e-3, weight decay 0.01, batch 1024. The loss at each snapshot is measured on one fixed
+batch of 8,192 fresh samples. Seeds: 2 (quick), 10 (paper). Jumps are found by
+`toysuper.analysis.dynamics` (a change between two levels each held over >= 6 snapshots, large
+against the drift within them); a jump counts as one between energy levels only when it starts
+on a level: the move away from a random initial value does not count. The "PCA-like" stage is
 measured as the rise of the mean cosine within the correlated sets (features of a set clumping
 towards their principal component) above its value at initialisation.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import jax
 import numpy as np
@@ -34,8 +40,10 @@ from toysuper.sweep import Sweep
 
 STEPS = 10_000
 SNAPSHOTS = 120
-SEEDS = {"quick": 4, "paper": 10}
-UNIFORM = (20, 10, 0.1)  # n, m, density
+UNIFORM_SNAPSHOT_EVERY = 100
+SEEDS = {"quick": 2, "paper": 10}
+UNIFORM = (400, 30, 0.4)  # n, m, density
+SHOWN_FEATURES = 40  # features drawn in the jumps figure (those that jump first)
 OCTAHEDRON_SETS = (("correlated", 3), ("correlated", 3))
 OCTAHEDRON_DENSITY = 0.05
 EVAL_BATCH = 8192
@@ -55,13 +63,14 @@ def sweep(fidelity: str, root_seed: int = 0) -> dict[str, Sweep]:
     sets = FeatureSets(OCTAHEDRON_SETS)
     common = {"importance": 1.0, "lr": 1e-3, "weight_decay": 0.01}
 
-    def train(**kw):
+    def train(snapshots=None, **kw):
         return TrainConfig(steps=STEPS, batch_size=1024, log_every=100,
-                           snapshot_steps=snapshot_steps(), **kw)
+                           snapshot_steps=snapshots or snapshot_steps(), **kw)
 
     seeds = {"seed": range(SEEDS[fidelity])}
     return {
-        "uniform": Sweep(ModelConfig(n, m, "relu_output"), train(), axes=seeds,
+        "uniform": Sweep(ModelConfig(n, m, "relu_output"),
+                         train(tuple(range(0, STEPS + 1, UNIFORM_SNAPSHOT_EVERY))), axes=seeds,
                          fixed=common | {"feature_probability": p}, root_seed=root_seed),
         "octahedron": Sweep(ModelConfig(sets.n_features, 3, "relu_output"),
                             train(feature_sets=sets), axes=seeds,
@@ -104,7 +113,7 @@ def analyse(results: dict[str, Result]) -> tuple[dict, list[Claim], dict]:
     W_snap, b_snap = uniform["W_snapshots"].values, uniform["b_snapshots"].values
     D = np.asarray(feature_dimensionality(W_snap))  # (seed, snapshot, feature)
     loss = snapshot_losses(W_snap, b_snap, UNIFORM[2], jax.random.key(1))
-    jumps = [all_jumps(steps, d) for d in D]
+    jumps = [[j for j in all_jumps(steps, d) if on_level(j.before)] for d in D]
     counts = np.array([len(j) for j in jumps])
     landing = [on_level(j.after) for js in jumps for j in js]
     share = np.array([loss_share_at_jumps(steps, lo, [j.step for j in js])
@@ -132,26 +141,30 @@ def analyse(results: dict[str, Result]) -> tuple[dict, list[Claim], dict]:
     }
     claims = [
         Claim("discrete_jumps",
-              "Feature dimensionalities move between energy levels in discrete jumps.",
-              f"jumps in every model; >= 70% of them land within {LEVEL_TOL} of a level "
-              f"({', '.join(LEVELS)})",
+              "TMS 7: feature dimensionalities move between energy levels in discrete jumps.",
+              "jumps from a level held over several snapshots in every model; >= 70% of them "
+              f"land within {LEVEL_TOL} of a level ({', '.join(LEVELS)})",
               {"jumps_per_model": counts.tolist(),
                "landing_on_level": rounded(np.mean(landing) if landing else 0.0)},
               bool(counts.min() > 0 and landing and np.mean(landing) >= 0.7)),
         Claim("loss_drops_at_jumps",
-              "The jumps coincide with drops in the loss.",
+              "TMS 7: the jumps coincide with drops in the loss.",
               "per model, the share of the loss decrease near jumps is > 1.5x their share of "
               "the training time (median over seeds)",
               {"concentration": rounded(share, 2)},
               bool(np.isfinite(share).any() and np.median(share[np.isfinite(share)]) > 1.5)),
         Claim("octahedron_pca_first",
-              "n=6, m=3 with two correlated sets of three: first a PCA-like stage (each set's "
+              "TMS 7: n=6, m=3 with two correlated sets of three: first a PCA-like stage (each "
+              "set's "
               "features clump towards their principal component), then an octahedron.",
               "median rise of the within-set cosine >= 0.2; most seeds end in an octahedron",
               {"clumping_rise": rounded(rise), "octahedra": f"{n_octahedra}/{len(final)}"},
               bool(np.median(rise) >= 0.2 and n_octahedra > len(final) / 2)),
     ]
-    data = {"steps": steps, "D": D[0], "loss": loss[0], "jumps": jumps[0],
+    shown_features = list(dict.fromkeys(j.feature for j in jumps[0]))[:SHOWN_FEATURES]
+    data = {"steps": steps, "D": D[0][:, shown_features], "loss": loss[0],
+            "jumps": [dataclasses.replace(j, feature=shown_features.index(j.feature))
+                      for j in jumps[0] if j.feature in shown_features],
             "octahedron_steps": octa["snapshot"].values, "W_octahedron": W_oct[shown],
             "clump": clump[shown], "sets": sets, "final": final[shown]}
     return metrics, claims, data
@@ -159,7 +172,7 @@ def analyse(results: dict[str, Result]) -> tuple[dict, list[Claim], dict]:
 
 def figures(data: dict) -> dict:
     return {"dynamics_jumps": plot_jumps(data["steps"], data["D"], data["loss"], data["jumps"],
-                                         LEVELS),
+                                         LEVELS, log_steps=False),
             "dynamics_octahedron": plot_stages(data["octahedron_steps"], data["W_octahedron"],
                                                data["clump"], data["final"])}
 
@@ -172,6 +185,7 @@ EXPERIMENT = Experiment(
     sweep=sweep,
     analyse=analyse,
     figures=figures,
-    choices="uniform n=20, m=10 at density 0.1; correlated n=6, m=3 at 0.05; ~120 log-spaced "
-            "snapshots; 4 (quick) or 10 (paper) seeds; loss on a fixed batch of 8,192",
+    choices="uniform n=400, m=30 at density 0.4 with a snapshot every 100 steps; correlated "
+            "n=6, m=3 at 0.05 with ~120 log-spaced snapshots; 2 (quick) or 10 (paper) seeds; "
+            "jumps start on a level; loss on a fixed batch of 8,192",
 )

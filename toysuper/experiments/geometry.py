@@ -8,9 +8,13 @@ densities log-spaced from 1 down to 1/20 or lower; AdamW lr 1e-3, weight decay 0
 
 Chosen here: densities log-spaced from 1 to 1/20 (paper: 40 points, both sizes; quick: n=100,
 m=10, 16 points, 5,000 steps, a scaled-down setting); one model per density, as in the notebook.
-Clusters are measured as enrichment: features with |D_i - f| < 0.01 against those 0.01-0.03 away
-on either side (same total width); a plateau of D* near 1/2 is the span of 1/(1-S) over which
-|D* - 1/2| < 0.05. Polytopes are named by `toysuper.analysis.polytopes`.
+Clusters are measured on represented features (||W_i|| > 0.5) as enrichment: features with
+|D_i - f| < 0.005 against the mean of two windows of the same width centred 0.0125 below and
+above, which never overlap another fraction's window. A plateau of D* near 1/2 is a run of
+densities with |D* - 1/2| < 0.05 spanning a factor >= 1.5 in 1/(1-S) on which D* is flat (mean
+slope at most a third of the average). Efficient packing: sum_i D_i >= 0.98 m wherever features
+share dimensions (a random frame of n directions in m dimensions gives about m n / (n + m)).
+Polytopes are named by `toysuper.analysis.polytopes`.
 """
 
 from __future__ import annotations
@@ -19,10 +23,10 @@ from collections import Counter
 
 import numpy as np
 
-from toysuper.analysis import dimensions_per_feature, feature_dimensionality
+from toysuper.analysis import dimensions_per_feature, feature_dimensionality, represented
 from toysuper.analysis.polytopes import cosines, feature_labels, polytopes
 from toysuper.config import ModelConfig, TrainConfig
-from toysuper.experiments.base import Claim, Experiment, rounded
+from toysuper.experiments.base import Claim, Experiment, optional, rounded
 from toysuper.plotting.geometry import plot_dimensionality, plot_feature_graphs
 from toysuper.results import Result
 from toysuper.sweep import Sweep
@@ -31,10 +35,14 @@ SIZES = {"quick": ((100, 10),), "paper": ((400, 30), (200, 20))}
 POINTS = {"quick": 16, "paper": 40}
 STEPS = {"quick": 5000, "paper": 10_000}
 FRACTIONS = {"1": 1.0, "3/4": 3 / 4, "2/3": 2 / 3, "1/2": 1 / 2, "2/5": 2 / 5, "3/8": 3 / 8}
-BAND = 0.01  # half-width of the band around each fraction
-ENRICHED = 2.0  # a cluster: at least this many times the density of the side bands
-MIN_CLUSTER = 3  # and at least this many features in the band
+POLYTOPE_FRACTIONS = ("3/4", "2/3", "2/5", "3/8")  # beside 1/2; the paper sees no line at 1
+BAND = 0.005  # half-width of the window around each fraction
+SIDE_OFFSET = 0.0125  # side windows centred this far away: they never reach a neighbour's window
+ENRICHED = 2.0  # a cluster: at least this many times the mean count of the two side windows
+MIN_CLUSTER = 10  # and at least this many represented features in the window
 PLATEAU_TOL, PLATEAU_SPAN = 0.05, 1.5  # |D* - 1/2| < tol over a factor >= span in 1/(1-S)
+FLAT = 1 / 3  # on a plateau the slope of D* against log 1/(1-S) is below this share of the mean
+PACKED = 0.98  # efficient packing: sum_i D_i >= this share of m (random directions: ~0.9)
 
 
 def part_name(n: int, m: int) -> str:
@@ -53,37 +61,59 @@ def sweep(fidelity: str, root_seed: int = 0) -> dict[str, Sweep]:
     }
 
 
-def enrichment(D: np.ndarray, fraction: float, band: float = BAND) -> dict:
-    """Features within `band` of `fraction` against those 1-3 bands away, per unit width
-    (enrichment None when the side bands are empty)."""
+def enrichment(D: np.ndarray, fraction: float, band: float = BAND,
+               offset: float = SIDE_OFFSET) -> dict:
+    """Represented features within `band` of `fraction` against the mean count in two windows
+    of the same width centred `offset` below and above (only below for 1, since D_i <= 1).
+
+    With band 0.005 and offset 0.0125 no side window reaches the centre window of another
+    fraction (the closest pair, 3/8 and 2/5, are 0.025 apart), so one cluster is never counted
+    as the background of its neighbour. Enrichment is None when the side windows are empty.
+    """
     centre = int(np.sum(np.abs(D - fraction) < band))
-    below = int(np.sum((D > fraction - 3 * band) & (D <= fraction - band)))
-    above = int(np.sum((D >= fraction + band) & (D < fraction + 3 * band)))
-    sides = [below] if fraction >= 1 else [below, above]  # D_i <= 1: nothing above 1
-    side_density = sum(sides) / (2 * band * len(sides))
-    ratio = rounded(centre / (2 * band) / side_density, 2) if side_density else None
-    return {"centre": centre, "side": sum(sides), "enrichment": ratio}
+    offsets = (-offset,) if fraction >= 1 else (-offset, offset)
+    sides = [int(np.sum(np.abs(D - fraction - o) < band)) for o in offsets]
+    side = sum(sides) / len(sides)
+    return {"centre": centre, "side": rounded(side, 1),
+            "enrichment": rounded(centre / side, 2) if side else None}
 
 
 def is_cluster(counts: dict) -> bool:
-    """At least MIN_CLUSTER features in the band, and ENRICHED times the side bands' density."""
+    """At least MIN_CLUSTER features in the window, and ENRICHED times the side windows."""
     return counts["centre"] >= MIN_CLUSTER and (counts["enrichment"] is None
                                                 or counts["enrichment"] >= ENRICHED)
 
 
-def plateau_span(p: np.ndarray, dstar: np.ndarray, level: float = 0.5,
-                 tol: float = PLATEAU_TOL) -> float:
-    """The largest factor in 1/(1-S) over which consecutive grid points have |D* - level| < tol
-    (1.0 when no point does)."""
+def plateau(p: np.ndarray, dstar: np.ndarray, level: float = 0.5,
+            tol: float = PLATEAU_TOL) -> tuple[float, float | None]:
+    """The longest run of consecutive grid points with |D* - level| < tol: its span as a factor
+    in 1/(1-S) (1.0 when no point is inside), and how flat it is, the mean |slope| of D*
+    against log 1/(1-S) inside the run over the mean |slope| across the whole grid (None for
+    a run of one point). A sticky plateau is long and flat; a smooth curve that merely crosses
+    the level has a flatness near 1.
+    """
+    x = np.log(1 / np.asarray(p, np.float64))
+    slopes = np.abs(np.diff(dstar) / np.diff(x))
     inside = np.abs(dstar - level) < tol
-    best, start = 1.0, None
+    best, run = (1.0, None), None
     for k in range(len(p) + 1):
         if k < len(p) and inside[k]:
-            start = k if start is None else start
-        elif start is not None:
-            best = max(best, float(p[start] / p[k - 1]))
-            start = None
+            run = k if run is None else run
+        elif run is not None:
+            span = float(p[run] / p[k - 1])
+            flat = float(slopes[run:k - 1].mean() / slopes.mean()) if k - 1 > run else None
+            best = max(best, (span, flat), key=lambda s: s[0])
+            run = None
     return best
+
+
+def sticky(span: float, flatness: float | None) -> bool:
+    return span >= PLATEAU_SPAN and flatness is not None and flatness <= FLAT
+
+
+def packing(D: np.ndarray, m: int, dstar: np.ndarray) -> np.ndarray:
+    """sum_i D_i / m at each density where features share dimensions (D* < 1)."""
+    return D.sum(-1)[dstar < 0.95] / m
 
 
 def summarise(result: Result) -> dict:
@@ -92,6 +122,7 @@ def summarise(result: Result) -> dict:
     groups = [polytopes(w) for w in W]
     return {"p": ds["feature_probability"].values, "W": W,
             "D": np.asarray(feature_dimensionality(W)),
+            "represented": np.asarray(represented(W)),
             "dstar": np.asarray(dimensions_per_feature(W)),
             "groups": groups, "labels": [feature_labels(g, W.shape[1]) for g in groups],
             "cos": np.stack([cosines(w) for w in W]), "m": W.shape[-1]}
@@ -99,48 +130,53 @@ def summarise(result: Result) -> dict:
 
 def analyse(results: dict[str, Result]) -> tuple[dict, list[Claim], dict]:
     data = {part: summarise(r) for part, r in results.items()}
-    per_part, dense_ok, plateau_ok, bound_ok = {}, [], [], []
-    all_D = np.concatenate([d["D"].ravel() for d in data.values()])
+    per_part, dense_ok, plateau_ok, packed_ok = {}, [], [], []
+    all_D = np.concatenate([d["D"][d["represented"]] for d in data.values()])
     clusters = {name: enrichment(all_D, f) for name, f in FRACTIONS.items()}
     for part, d in data.items():
         dense = int(np.argmax(d["p"]))
-        span = plateau_span(d["p"], d["dstar"])
-        sums = d["D"].sum(-1)
+        span, flatness = plateau(d["p"], d["dstar"])
+        shares = packing(d["D"], d["m"], d["dstar"])
         dense_ok.append(abs(d["dstar"][dense] - 1) < 0.1)
-        plateau_ok.append(span >= PLATEAU_SPAN)
-        bound_ok.append(bool(np.all(sums <= d["m"] + 1e-3)))
+        plateau_ok.append(sticky(span, flatness))
+        packed_ok.append(bool(len(shares) and np.all(shares >= PACKED)))
         per_part[part] = {
             "feature_probability": rounded(d["p"], 4),
             "dimensions_per_feature": rounded(d["dstar"]),
-            "sum_D": rounded(sums),
-            "plateau_half_span": rounded(span, 2),
+            "sum_D": rounded(d["D"].sum(-1)),
+            "plateau_half": {"span": rounded(span, 2), "flatness": optional(flatness, 2)},
+            "packing_min": optional(shares.min() if len(shares) else None),
             "polytopes": [dict(Counter(g.name for g in groups)) for groups in d["groups"]],
         }
     enriched = {name: is_cluster(c) for name, c in clusters.items()}
-    others = [name for name in FRACTIONS if name not in ("1", "1/2")]
     claims = [
         Claim("dense_one_dimension_per_feature",
-              "Dense features: D* = m / ||W||_F^2 is 1 (one dimension per learned feature).",
+              "TMS 5: dense features get one dimension each, D* = m / ||W||_F^2 = 1.",
               "|D* - 1| < 0.1 at p = 1",
               {part: v["dimensions_per_feature"][0] for part, v in per_part.items()},
               all(dense_ok)),
         Claim("sticky_half",
-              "D* sticks at 1/2 (antipodal pairs) over a range of sparsity.",
-              f"|D* - 1/2| < {PLATEAU_TOL} over a factor >= {PLATEAU_SPAN} in 1/(1-S)",
-              {part: v["plateau_half_span"] for part, v in per_part.items()}, all(plateau_ok)),
+              "TMS 5: D* is 'sticky' at 1/2 (antipodal pairs) over a range of sparsity.",
+              f"|D* - 1/2| < {PLATEAU_TOL} over a factor >= {PLATEAU_SPAN} in 1/(1-S), with a "
+              f"mean slope there <= {FLAT:.2f} of the mean slope over all densities",
+              {part: v["plateau_half"] for part, v in per_part.items()}, all(plateau_ok)),
         Claim("dimensionality_clusters",
-              "Feature dimensionalities cluster at 1, 3/4, 2/3, 1/2, 2/5 and 3/8 (clusters, not "
-              "a majority of points).",
-              f">= {MIN_CLUSTER} features and >= {ENRICHED}x the density of the neighbouring "
-              "bands at 1 and 1/2 and at two or more of 3/4, 2/3, 2/5, 3/8",
+              "TMS 5: feature dimensionalities cluster at fractions such as 3/4, 2/3, 1/2, 2/5 "
+              "and 3/8 (the paper sees no line at 1: dense basis features look like any other "
+              "direction).",
+              f"represented features: >= {MIN_CLUSTER} within {BAND} of 1/2 and of two or more "
+              f"of 3/4, 2/3, 2/5, 3/8, each >= {ENRICHED}x the windows {SIDE_OFFSET} away",
               clusters,
-              enriched["1"] and enriched["1/2"] and sum(enriched[k] for k in others) >= 2),
-        Claim("sum_dimensionality_bounded",
-              "The dimensionalities of all features sum to at most m.",
-              "sum_i D_i <= m at every density",
-              {part: max(v["sum_D"]) for part, v in per_part.items()}, all(bound_ok)),
+              enriched["1/2"] and sum(enriched[k] for k in POLYTOPE_FRACTIONS) >= 2),
+        Claim("efficient_packing",
+              "TMS 5: once features share dimensions they pack efficiently: their "
+              "dimensionalities sum to about m.",
+              f"sum_i D_i >= {PACKED} m at every density with D* < 0.95 (any set of orthogonal "
+              "polytopes gives m; random directions about 0.9 m)",
+              {part: v["packing_min"] for part, v in per_part.items()}, all(packed_ok)),
     ]
-    metrics = {"per_part": per_part, "clusters": clusters, "band": BAND}
+    metrics = {"per_part": per_part, "clusters": clusters, "band": BAND,
+               "side_offset": SIDE_OFFSET}
     return metrics, claims, data
 
 
@@ -160,5 +196,6 @@ EXPERIMENT = Experiment(
     analyse=analyse,
     figures=figures,
     choices="densities 1 to 1/20 (40 points paper, 16 quick); quick at n=100, m=10, 5,000 "
-            "steps; cluster bands +-0.01 against 0.01-0.03; plateau tolerance 0.05",
+            "steps; clusters of represented features in windows +-0.005 against windows "
+            "0.0125 away; plateau tolerance 0.05 and flatness 1/3; packing share 0.98",
 )

@@ -24,7 +24,7 @@ from pathlib import Path
 import jax
 
 from toysuper.experiments import FIDELITIES, REGISTRY, get_experiment
-from toysuper.experiments.base import sweep_parts
+from toysuper.experiments.base import VERDICTS, sweep_parts
 from toysuper.plotting import save_figure
 from toysuper.results import atomic_write_bytes, versions
 from toysuper.sweep import run_sweep
@@ -86,7 +86,7 @@ def run_experiment(name: str, fidelity: str = "quick", seed: int = 0,
         "train_seconds": previous.get("train_seconds", round(train_seconds, 2)),
         "reused_result": reused, "hardware": hardware(), "versions": versions(),
         "choices": experiment.choices, "metrics": metrics,
-        "claims": [c.to_dict() for c in claims],
+        "claims": [{"section": experiment.section, **c.to_dict()} for c in claims],
     }
     figures = {}
     for stem, fig in experiment.figures(data).items():
@@ -144,12 +144,15 @@ def reproduce(fidelity: str = "quick", out: str | Path = "results",
 
 def claims_table(claims: list[dict]) -> list[str]:
     """The lines of a Markdown table of claims (as in metrics.json): statement, paper, measured,
-    PASS or **FAIL**."""
-    lines = ["| claim | paper | measured | result |", "|---|---|---|---|"]
+    PASS or **FAIL**, and the verdict (with the evidence of a faithful setup, if any)."""
+    lines = ["| claim | paper | measured | result | verdict |", "|---|---|---|---|---|"]
     for c in claims:
         measured = json.dumps(c["measured"]).replace("|", "\\|")
+        verdict = c.get("verdict", "")
+        if c.get("evidence"):
+            verdict += f": {c['evidence']}"
         lines.append(f"| {c['statement']} | {c['paper']} | `{measured}` | "
-                     f"{'PASS' if c['passed'] else '**FAIL**'} |")
+                     f"{'PASS' if c['passed'] else '**FAIL**'} | {verdict} |")
     return lines
 
 
@@ -175,7 +178,9 @@ def render_report(reports: list[dict], fidelity: str, seconds: float) -> str:
         lines += ["", *claims_table(r["claims"]), ""]
         passed += sum(c["passed"] for c in r["claims"])
         total += len(r["claims"])
-    lines += ["## Summary", "", f"**{passed} of {total} claims passed** at {fidelity} fidelity."]
+    verdicts = [c.get("verdict", "") for r in reports for c in r["claims"]]
+    lines += ["## Summary", "", f"**{passed} of {total} claims passed** at {fidelity} fidelity ("
+              + ", ".join(f"{verdicts.count(v)} {v}" for v in VERDICTS) + ")."]
     failed = [f"{r['experiment']}: {c['name']}" for r in reports for c in r["claims"]
               if not c["passed"]]
     if failed:

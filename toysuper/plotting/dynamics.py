@@ -10,14 +10,16 @@ STAGE_PANELS = 5
 
 
 def plot_jumps(steps: np.ndarray, D: np.ndarray, loss: np.ndarray, jumps: list,
-               levels: dict[str, float]) -> Figure:
-    """Top: every feature's D_i over training (log steps), the energy levels dotted and the
-    detected jumps marked. Bottom: the loss on a fixed batch.
+               levels: dict[str, float], log_steps: bool = True) -> Figure:
+    """Top: the features' D_i over training, the energy levels dotted and the detected jumps
+    marked. Bottom: the loss on a fixed batch.
 
     Args:
-      steps: (snapshot,); D: (snapshot, feature) one model; loss: (snapshot,); jumps: its
-      `toysuper.analysis.dynamics.Jump`s; levels: name -> value.
+      steps: (snapshot,); D: (snapshot, feature) one model (the features to draw); loss:
+      (snapshot,); jumps: its `toysuper.analysis.dynamics.Jump`s, `feature` indexing D's
+      columns; levels: name -> value; log_steps: a log step axis (for log-spaced snapshots).
     """
+    scale = "log" if log_steps else "linear"
     x = np.maximum(steps, 1)
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 5.4), sharex=True,
                                       gridspec_kw={"height_ratios": [2, 1]})
@@ -26,16 +28,17 @@ def plot_jumps(steps: np.ndarray, D: np.ndarray, loss: np.ndarray, jumps: list,
         top.plot(x, D[:, i], color=colors[i], lw=1, alpha=0.8)
     for name, value in levels.items():
         top.axhline(value, color="0.6", ls=":", lw=0.8)
-        top.text(x[-1] * 1.15, value, name, va="center", fontsize=8, color="0.4")
+        top.text(x[-1] * (1.15 if log_steps else 1.02), value, name, va="center", fontsize=8,
+                 color="0.4")
     top.scatter([j.step for j in jumps], [j.after for j in jumps], s=18, color="tab:red",
                 zorder=3, label=f"detected jumps ({len(jumps)})")
-    top.set(xscale="log", ylabel="feature dimensionality D_i", ylim=(-0.02, 1.05),
+    top.set(xscale=scale, ylabel="feature dimensionality D_i", ylim=(-0.02, 1.05),
             title="Feature dimensionality over training jumps between levels")
     top.legend(loc="lower left", fontsize=8)
     bottom.plot(x, loss, color="k", lw=1.2)
     for j in jumps:
         bottom.axvline(j.step, color="tab:red", lw=0.5, alpha=0.4)
-    bottom.set(xscale="log", yscale="log", xlabel="training step", ylabel="loss")
+    bottom.set(xscale=scale, yscale="log", xlabel="training step", ylabel="loss")
     return fig
 
 

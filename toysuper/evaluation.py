@@ -1,0 +1,82 @@
+"""One common evaluation of trained models, to rank the restarts of a grid point.
+
+A model's training loss (the mean of its last log window) is measured on that model's own random
+batches, so two restarts of one grid point are compared through different noise, about 0.3-1% of
+the loss at batch 1024: as large as the gap between competing geometries (a pentagon against two
+antipodal pairs). Ranking by it picks the most common basin, not the best one. The paper's
+best-of-k keeps the model of lowest loss; we measure that loss the same way for every restart:
+
+- the exact expected loss (`toysuper.analysis.population`) where it is cheap, i.e. tied
+  reconstruction kinds on sparse uniform inputs with n_features <= EXACT_MAX_FEATURES;
+- the objective's own deterministic loss when it has one (a fixed training set, as in Henighan
+  et al. 2023, whose protocol keeps the lowest training loss; exact-loss training);
+- otherwise the training objective on EVAL_SAMPLES fresh samples drawn from one evaluation key
+  shared by every model of the sweep: common random numbers, so the restarts of a point see the
+  same inputs and their difference carries no sampling noise of its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from toysuper.analysis.population import population_losses
+from toysuper.data import dataset_keys, sample_sparse_uniform_feature_major
+from toysuper.models import MODEL_KINDS
+from toysuper.sweep import Sweep
+from toysuper.train import batch_loss
+
+EVAL_SAMPLES = 1 << 16  # per model; the standard error of a loss difference under common inputs
+EVAL_BATCH = 8192  # samples per evaluated batch (memory: batch x n_features per model at once)
+EVAL_SEED = 2**31 - 3  # the evaluation key, fold_in(key(EVAL_SEED), step); no model seed uses it
+EXACT_MAX_FEATURES = 4  # subset quadrature costs resolution^n nodes: exact ranking up to n = 4
+EXACT_RESOLUTION = 32  # midpoint-rule points per active feature for exact ranking
+
+
+def exact_available(sweep: Sweep) -> bool:
+    """Whether `evaluation_loss` ranks this sweep's models by their exact expected loss."""
+    kind = MODEL_KINDS[sweep.model.kind]
+    train = sweep.train
+    return (kind.sample is sample_sparse_uniform_feature_major and kind.target is None
+            and not kind.dictionary and train.feature_sets is None and not train.adversarial
+            and train.dataset is None and train.source is None and train.exact_loss is None
+            and sweep.model.n_features <= EXACT_MAX_FEATURES)
+
+
+def evaluation_loss(sweep: Sweep, params: dict[str, np.ndarray], batch_size: int = 32
+                    ) -> np.ndarray:
+    """The common evaluation loss of every model of `sweep`.
+
+    Args:
+      sweep: the sweep that trained the models.
+      params: each parameter of the model kind with a leading (size,) axis in the sweep's C
+        order (e.g. W (size, n, m), b (size, n)).
+      batch_size: models evaluated at once.
+
+    Returns:
+      (size,) losses; NaN where a model's parameters are not finite.
+    """
+    hyper = sweep.grid_hyper()
+    if exact_available(sweep):
+        return population_losses(params["W"], params["b"], hyper.feature_probability,
+                                 hyper.importance, sweep.model.kind, EXACT_RESOLUTION)
+    deterministic = sweep.train.dataset is not None or sweep.train.exact_loss is not None
+    n_batches = 1 if deterministic else max(1, EVAL_SAMPLES // EVAL_BATCH)
+    train_cfg = sweep.train if deterministic else dataclasses.replace(
+        sweep.train, batch_size=min(EVAL_BATCH, EVAL_SAMPLES), snapshot_steps=())
+    param_type = type(MODEL_KINDS[sweep.model.kind].init(jax.random.key(0), sweep.model))
+
+    def one(args):
+        p, h = args
+        key = (dataset_keys(h.dataset_seed)[0] if sweep.train.dataset is not None
+               else jax.random.key(EVAL_SEED))
+        loss = batch_loss(key, h, sweep.model, train_cfg)
+        model = param_type(**p)
+        return jnp.mean(jax.lax.map(lambda t: loss(model, t), jnp.arange(n_batches)))
+
+    run = jax.jit(lambda ps, hs: jax.lax.map(one, (ps, hs), batch_size=batch_size))
+    losses = run({k: jnp.asarray(v) for k, v in params.items()}, jax.tree.map(jnp.asarray, hyper))
+    return np.asarray(losses)
