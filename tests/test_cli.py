@@ -105,3 +105,11 @@ def test_readme_blocks_are_generated_from_metrics(tmp_path):
         in text
     assert "| `phase_2in1` | TMS 4 | not run | | |" in text
     assert '`{"x": 1}` | **FAIL**: not reached at this fidelity |' in text
+
+
+def test_readme_refuses_a_directory_without_results(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- toysuper:status -->\nkept\n<!-- /toysuper:status -->\n")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["readme", "--results", str(tmp_path / "none"), "--readme", str(readme)])
+    assert exit_info.value.code == 2 and "kept" in readme.read_text()

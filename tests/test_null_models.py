@@ -32,7 +32,7 @@ def claims_on_noise(name: str, out) -> list:
 
 
 def check(name: str, out) -> None:
-    claims = claims_on_noise(name, out)
+    claims = [c for c in claims_on_noise(name, out) if c.trained]  # theory-only claims exempt
     assert claims
     assert [c.name for c in claims if c.passed] == []
 

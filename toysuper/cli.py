@@ -93,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
             from toysuper.experiments.readme import update_readme
 
             keys = update_readme(args.readme, args.results)
-            print(f"{args.readme}: {len(keys)} generated blocks rewritten from {args.results}")
+            print(f"{args.readme}: {len(keys)} generated blocks rewritten from {args.results}: "
+                  f"{', '.join(keys)}")
         elif args.command == "bench":
             if args.repeats < 1 or args.scale <= 0:
                 parser.error("bench: --repeats must be >= 1 and --scale > 0")

@@ -26,7 +26,7 @@ import numpy as np
 from toysuper.analysis.population import population_losses
 from toysuper.data import dataset_keys, sample_sparse_uniform_feature_major
 from toysuper.models import MODEL_KINDS
-from toysuper.sweep import Sweep
+from toysuper.sweep import Sweep, estimate_bytes_per_model, memory_budget
 from toysuper.train import batch_loss
 
 EVAL_SAMPLES = 1 << 16  # per model; the standard error of a loss difference under common inputs
@@ -34,6 +34,12 @@ EVAL_BATCH = 8192  # samples per evaluated batch (memory: batch x n_features per
 EVAL_SEED = 2**31 - 3  # the evaluation key, fold_in(key(EVAL_SEED), step); no model seed uses it
 EXACT_MAX_FEATURES = 4  # subset quadrature costs resolution^n nodes: exact ranking up to n = 4
 EXACT_RESOLUTION = 32  # midpoint-rule points per active feature for exact ranking
+MAX_MODELS_AT_ONCE = 32
+
+
+def models_at_once(bytes_per_model: int) -> int:
+    """How many models fit the per-device memory budget at once (1 to MAX_MODELS_AT_ONCE)."""
+    return int(max(1, min(MAX_MODELS_AT_ONCE, memory_budget() // max(1, bytes_per_model))))
 
 
 def exact_available(sweep: Sweep) -> bool:
@@ -46,27 +52,32 @@ def exact_available(sweep: Sweep) -> bool:
             and sweep.model.n_features <= EXACT_MAX_FEATURES)
 
 
-def evaluation_loss(sweep: Sweep, params: dict[str, np.ndarray], batch_size: int = 32
-                    ) -> np.ndarray:
+def evaluation_loss(sweep: Sweep, params: dict[str, np.ndarray],
+                    batch_size: int | None = None) -> np.ndarray:
     """The common evaluation loss of every model of `sweep`.
 
     Args:
       sweep: the sweep that trained the models.
       params: each parameter of the model kind with a leading (size,) axis in the sweep's C
         order (e.g. W (size, n, m), b (size, n)).
-      batch_size: models evaluated at once.
+      batch_size: models evaluated at once; default: as many as the per-device memory budget
+        (`toysuper.sweep.memory_budget`) holds, at most MAX_MODELS_AT_ONCE.
 
     Returns:
       (size,) losses; NaN where a model's parameters are not finite.
     """
     hyper = sweep.grid_hyper()
+    n = sweep.model.n_features
     if exact_available(sweep):
+        nodes = (EXACT_RESOLUTION + 1) ** n
         return population_losses(params["W"], params["b"], hyper.feature_probability,
-                                 hyper.importance, sweep.model.kind, EXACT_RESOLUTION)
+                                 hyper.importance, sweep.model.kind, EXACT_RESOLUTION,
+                                 batch_size=batch_size or models_at_once(16 * nodes * n))
     deterministic = sweep.train.dataset is not None or sweep.train.exact_loss is not None
     n_batches = 1 if deterministic else max(1, EVAL_SAMPLES // EVAL_BATCH)
     train_cfg = sweep.train if deterministic else dataclasses.replace(
         sweep.train, batch_size=min(EVAL_BATCH, EVAL_SAMPLES), snapshot_steps=())
+    batch_size = batch_size or models_at_once(estimate_bytes_per_model(sweep.model, train_cfg))
     param_type = type(MODEL_KINDS[sweep.model.kind].init(jax.random.key(0), sweep.model))
 
     def one(args):

@@ -168,7 +168,8 @@ class Result:
         point by `evaluation_loss` (one common evaluation, so the ranking carries no
         batch-to-batch noise); `by="training"` by the last window of their own training loss.
         Diverged models are never chosen unless all are; the chosen coordinate is kept as a
-        variable named `dim` (e.g. which seed won), and the ranking loss as `eval_loss`.
+        variable named `dim` (e.g. which seed won), and, with `by="evaluation"`, the ranking
+        loss as `eval_loss`.
         """
         ds = self.dataset
         if dim not in ds.dims or dim in ("feature", "hidden", "step", "snapshot"):

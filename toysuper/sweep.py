@@ -288,13 +288,16 @@ class Sweep:
 
     def smaller(self, steps: int | None = None, **keep: int) -> Sweep:
         """The same sweep at a smaller size, for tutorials and smoke runs: each named axis keeps
-        `keep[name]` of its values (evenly spread, first and last included), and training runs
+        `keep[name]` of its values (evenly spread; first and last included when two or more are
+        kept), and training runs
         `steps` steps (default: unchanged; the log interval shrinks to divide it if needed, the
         warm-up scales with it, and snapshots past the end are dropped).
 
         Example:
           >>> sweep.smaller(steps=2000, seed=4, feature_probability=5)
         """
+        _require(steps is None or (isinstance(steps, int) and steps >= 1), "steps", steps,
+                 "a number of steps >= 1, or None")
         for name, k in keep.items():
             _require(name in [a.name for a in self.axes], name, k,
                      f"the name of an axis of this sweep: {[a.name for a in self.axes]}")

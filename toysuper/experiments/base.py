@@ -29,6 +29,8 @@ class Claim:
       passed: whether the measurement supports the claim.
       evidence: for a claim that fails, the evidence that the setup is faithful (e.g. training
         and exact-loss theory agree); empty when there is none.
+      trained: whether the claim reads what training found; False for a claim about the theory
+        alone (an analytic critical point), which the noise null model cannot test.
     """
 
     name: str
@@ -37,6 +39,7 @@ class Claim:
     measured: Any
     passed: bool
     evidence: str = ""
+    trained: bool = True
 
     @property
     def verdict(self) -> str:
@@ -98,7 +101,8 @@ def optional(x: float | None, digits: int = 3) -> float | None:
 def noise_like(results: Result | Mapping[str, Result], seed: int = 0
                ) -> Result | dict[str, Result]:
     """The same results with every trained parameter (and its snapshots) replaced by Gaussian
-    noise of that parameter's mean and std over the whole sweep: the null model every claim
+    noise of that parameter's mean and std over the whole sweep, and the recorded losses by the
+    noise models' own (`Result.evaluation_loss`): the null model every claim about training
     must fail on (a claim that passes on it does not test what training found)."""
     if isinstance(results, Mapping):
         return {part: noise_like(r, seed + i) for i, (part, r) in enumerate(results.items())}
@@ -112,4 +116,11 @@ def noise_like(results: Result | Mapping[str, Result], seed: int = 0
             noise = rng.normal(finite.mean(), finite.std(), value.shape).astype(value.dtype)
             ds[name] = (ds[name].dims, noise)
     ds = ds.drop_vars("eval_loss", errors="ignore")
-    return Result(results.sweep, ds, results.reduced_over)
+    null = Result(results.sweep, ds, results.reduced_over)
+    if not results.reduced_over:
+        loss = null.evaluation_loss()
+        ds["loss"] = (loss.dims, loss.values.astype(ds["loss"].dtype))
+        ds["loss_history"] = (ds["loss_history"].dims, np.broadcast_to(
+            loss.values[..., None], ds["loss_history"].shape).astype(ds["loss_history"].dtype))
+        null = Result(results.sweep, ds, results.reduced_over)
+    return null

@@ -177,13 +177,15 @@ def analyse(results: dict[str, Result]) -> tuple[dict, list[Claim], dict]:
               "Regular k-gons are critical points of the one-hot loss (Chen et al. 2023).",
               "n=6, m=2: the full gradient vanishes at the regular 5-gon and 6-gon",
               {"grad_norm": {str(k): rounded(v, 8) for k, v in grads.items()}},
-              all(v < 1e-5 for v in grads.values())),
+              all(v < 1e-5 for v in grads.values()),
+              trained=False),
         Claim("kgons_are_local_minima",
               "The regular 5-gon and 6-gon are local minima (checked here: Hessian of all "
               "18 parameters).",
               "no negative Hessian eigenvalue; one zero (rotations of the hidden plane)",
               {"two_lowest_eigenvalues": {str(k): rounded(v, 5) for k, v in lowest_eigs.items()}},
-              all(v[0] > -1e-4 and v[1] > 1e-3 for v in lowest_eigs.values())),
+              all(v[0] > -1e-4 and v[1] > 1e-3 for v in lowest_eigs.values()),
+              trained=False),
         Claim("six_gon_lowest_loss",
               "For n=6 the 6-gon has a lower loss than the 5-gon (Chen et al. 2023), and no "
               "trained model goes below it.",
@@ -191,7 +193,8 @@ def analyse(results: dict[str, Result]) -> tuple[dict, list[Claim], dict]:
               {"loss": {str(k): rounded(v, 5) for k, v in losses.items()},
                "lowest_trained": rounded(trained["loss"].min(), 5)},
               best_k == 6 and losses[6] < losses[5] < losses[4]
-              and trained["loss"].min() >= losses[6] - 1e-5),
+              and trained["loss"].min() >= losses[6] - 1e-5,
+              trained=False),
         Claim("training_finds_the_critical_points",
               "Noise-free training from random initialisations ends at the 5-gon or 6-gon "
               "critical point.",

@@ -15,8 +15,9 @@ model with the lowest exact expected loss (quadrature, not the noisy last traini
 two candidate solutions, the pentagon (all five features) and two digons (fifth dropped), are
 polished on the exact population loss, each followed across the grid from the nearest trained
 model of its kind (`polished`), so the figure shows where their losses cross; the transition is
-the zero of their loss difference, interpolated in log density, and it must fall in the grid
-cell where the best trained models change phase. "About 2.5x" is accepted from 2.0x to 3.1x.
+the zero of their loss difference, interpolated in log density, and it must fall within one grid
+cell of where the best trained models change phase (so training, not the polishing alone, shows
+it). "About 2.5x" is accepted from 2.0x to 3.1x.
 """
 
 from __future__ import annotations
@@ -181,7 +182,8 @@ def analyse(result: Result) -> tuple[dict, list[Claim], dict]:
     paper_relation = np.abs(norms * (1 - bias) - 1)  # ||W_i|| = 1 / (1 - b_i), as printed
     squared_relation = np.abs(norms**2 + bias - 1)  # ||W_i||^2 = 1 - b_i
     sparser = None if cross_theory is None else 1 / cross_theory
-    # the grid phases of the best trained models must put the change in the same grid cell
+    # the grid phases of the best trained models must put the change in the same grid cell or
+    # the next (the grid phase change is a geometric mean of two grid points)
     cell = np.sort(ratio)
     agree = (cross_empirical is not None and cross_theory is not None
              and abs(np.searchsorted(cell, cross_empirical) - np.searchsorted(cell, cross_theory))
@@ -218,9 +220,9 @@ def analyse(result: Result) -> tuple[dict, list[Claim], dict]:
               {"times_sparser": optional(sparser),
                "grid_phase_change": optional(1 / cross_empirical if cross_empirical else None),
                "training_and_theory_agree": bool(agree)},
-              sparser is not None and abs(np.log(sparser / PAPER_SPARSER)) <= np.log(ABOUT),
+              bool(agree) and abs(np.log(sparser / PAPER_SPARSER)) <= np.log(ABOUT),
               evidence="the polished pentagon and two-digon losses cross where the best trained "
-                       "models change phase (same grid cell)" if agree else ""),
+                       "models change phase (within one grid cell)" if agree else ""),
         Claim("pentagon_norm_bias_relation",
               "TMS 5: pentagon points sit slightly off the unit circle because of a negative "
               "bias (printed as ||W_i|| = 1/(1-b_i), which with b_i < 0 gives norms below 1 "

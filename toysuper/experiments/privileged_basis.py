@@ -40,7 +40,7 @@ N_FEATURES, N_NEURONS, DECAY = 10, 5, 0.75
 FINE = tuple(round(0.2 - 0.01 * k, 2) for k in range(13))  # 0.20, 0.19, ..., 0.08
 DENSITIES = (1.0, 0.5, 0.3, *FINE, 0.07, 0.03)
 NARROW = {  # the paper's narrow regimes: "~0.15" and "~0.12", looked for within +-25%
-    "5 in 3": (0.12, 0.19), "6 in 4": (0.09, 0.15)}
+    "5 in 3": (0.1125, 0.1875), "6 in 4": (0.09, 0.15)}
 RESTARTS = {"quick": 24, "paper": 1000}
 STEPS = {"quick": 6000, "paper": 10_000}
 NEURON_PAIRS = "features on neuron pairs"

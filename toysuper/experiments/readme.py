@@ -57,12 +57,18 @@ def claims_lines(report: dict) -> list[str]:
              f"{report['config_hash']}*", "",
              "| claim | criterion | measured | verdict |", "|---|---|---|---|"]
     for c in report["claims"]:
-        measured = json.dumps(c["measured"], separators=(", ", ": ")).replace("|", "\\|")
+        measured = json.dumps(c["measured"], separators=(", ", ": "))
         verdict = ("PASS" if c["passed"] else "**FAIL**") + f": {c.get('verdict', '')}"
         if c.get("evidence"):
             verdict += f" ({c['evidence']})"
-        lines.append(f"| {c['statement']} | {c['paper']} | `{measured}` | {verdict} |")
+        lines.append(f"| {cell(c['statement'])} | {cell(c['paper'])} | `{cell(measured)}` | "
+                     f"{cell(verdict)} |")
     return lines
+
+
+def cell(text: str) -> str:
+    """Text safe inside a Markdown table cell (||W|| and the like escaped)."""
+    return str(text).replace("|", "\\|")
 
 
 def replace_block(text: str, key: str, lines: list[str]) -> str:
@@ -74,15 +80,25 @@ def replace_block(text: str, key: str, lines: list[str]) -> str:
 
 def update_readme(readme: str | Path, results: str | Path) -> list[str]:
     """Rewrite the generated blocks of `readme` from the metrics in `results`; return the keys
-    of the blocks rewritten."""
+    of the blocks rewritten (a claims block of an experiment not in `results` is left as is).
+
+    Raises:
+      ValueError: `results` holds no experiment's metrics.json.
+    """
     readme = Path(readme)
     text = readme.read_text()
     reports = read_reports(Path(results))
-    keys = re.findall(r"<!-- toysuper:(.+?) -->", text)
-    for key in keys:
+    if not reports:
+        raise ValueError(f"results={str(results)!r} holds no experiment's metrics.json: give "
+                         "the --out directory of `toysuper reproduce`")
+    rewritten = []
+    for key in re.findall(r"<!-- toysuper:(.+?) -->", text):
         if key == STATUS:
             text = replace_block(text, key, status_lines(reports))
         elif key.startswith("claims ") and key.split(" ", 1)[1] in reports:
             text = replace_block(text, key, claims_lines(reports[key.split(" ", 1)[1]]))
+        else:
+            continue
+        rewritten.append(key)
     atomic_write_bytes(readme, text.encode())
-    return keys
+    return rewritten

@@ -151,7 +151,8 @@ def claims_table(claims: list[dict]) -> list[str]:
         verdict = c.get("verdict", "")
         if c.get("evidence"):
             verdict += f": {c['evidence']}"
-        lines.append(f"| {c['statement']} | {c['paper']} | `{measured}` | "
+        statement, paper = (str(c[k]).replace("|", "\\|") for k in ("statement", "paper"))
+        lines.append(f"| {statement} | {paper} | `{measured}` | "
                      f"{'PASS' if c['passed'] else '**FAIL**'} | {verdict} |")
     return lines
 

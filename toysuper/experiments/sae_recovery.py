@@ -155,8 +155,9 @@ def analyse(results: dict[str, Result]) -> tuple[dict, list[Claim], dict]:
     sparse_fraction = float(best_l1["fraction"][np.ix_(sparse, big)].min())
     sparse_mmcs = float(best_l1["mmcs"][np.ix_(sparse, big)].min())
     dense_mmcs = float(best_l1["mmcs"][np.argmax(density), big].max())
-    small = int(np.argmin(sizes))
-    capped = best_l1["recovered"][:, small] <= sizes[small]
+    small, wide = int(np.argmin(sizes)), int(np.argmax(sizes))
+    crowded = relu["represented"][:, 0, 0] > sizes[small]  # more features than narrow latents
+    narrower = best_l1["recovered"][crowded, small] < best_l1["recovered"][crowded, wide]
     topk_ds = results["sae_topk"].dataset
     topk_sparse = float(topk["fraction"][topk_ds["toy_density"].values <= SPARSE_DENSITY].max(
         axis=(-2, -1)).min())
@@ -201,12 +202,13 @@ def analyse(results: dict[str, Result]) -> tuple[dict, list[Claim], dict]:
               {"mmcs_dense": rounded(dense_mmcs), "lowest_mmcs_sparse": rounded(sparse_mmcs)},
               dense_mmcs < sparse_mmcs),
         Claim("breaks_when_too_narrow",
-              "A dictionary narrower than the number of features cannot recover them all: each "
-              "latent recovers at most one.",
-              f"dictionary of {sizes[small]} latents: recovered <= {sizes[small]} at every density",
+              "A dictionary narrower than the number of features cannot recover them all.",
+              f"wherever more than {sizes[small]} features are represented, {sizes[small]} "
+              f"latents recover fewer than {sizes[wide]} latents do",
               {"recovered": best_l1["recovered"][:, small].tolist(),
+               "recovered_wide": best_l1["recovered"][:, wide].tolist(),
                "represented": relu["represented"][:, 0, 0].tolist()},
-              bool(capped.all())),
+              bool(crowded.any() and narrower.all())),
         Claim("pentagon_directions_recovered",
               "For an m=2 pentagon, an overcomplete SAE (10 latents) finds the five true "
               "directions.",
