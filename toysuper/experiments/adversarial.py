@@ -44,6 +44,7 @@ ATTACK_NORMS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.5)
 PAPER_REMOVAL_NORM = 0.8
 REMOVAL_RANGE = (0.6, 1.0)  # "near 80%": the attack-norm grid points either side of 0.8
 SPARSEST = 1 / 3  # "rises more than 3x": the mean over the sparsest third of the densities
+DENSE_PLAIN = 1.5  # the densest model's relative vulnerability: where the rise starts from
 REMOVED = 1.1  # features per dimension at or below which superposition counts as removed
 EVAL_BATCH = 4096
 
@@ -116,12 +117,14 @@ def analyse(results: dict[str, Result]) -> tuple[dict, list[Claim], dict]:
         Claim("vulnerability_rises",
               "TMS 7: vulnerability relative to a model without superposition rises more than "
               "3x as superposition forms.",
-              "> 3x, mean over the sparsest third of the densities",
+              f"> 3x, mean over the sparsest third of the densities, from <= {DENSE_PLAIN} at "
+              "the densest (no superposition there: about as vulnerable as the plain model)",
               {"sparsest_mean": rounded(sparse_vulnerability, 2),
                "sparsest_densities": rounded(density[sparsest], 4),
                "max_relative_vulnerability": rounded(relative.max(), 2),
                "densest": rounded(relative[np.argmax(density)], 2)},
-              bool(sparse_vulnerability > 3)),
+              bool(sparse_vulnerability > 3
+                   and relative[np.argmax(density)] <= DENSE_PLAIN)),
         Claim("vulnerability_tracks_superposition",
               "TMS 7: vulnerability tracks the features per dimension ||W||_F^2 / m.",
               "Pearson correlation over densities >= 0.9",

@@ -13,7 +13,7 @@ of the stated density; AdamW lr 1e-3, weight decay 0.01,
 batch 1024 as in section 2. Paper fidelity: 1000 restarts x 10,000 steps; quick: 24 restarts x
 6,000 steps. A neuron reads a feature when W_ij > 0.3 (`toysuper.analysis.neurons`); the regime
 is the largest group of features and the neurons reading them ("k in j"), and the neuron-pair
-regime is >= 9 features in all 5 neurons with each read feature on >= 2 neurons (median).
+regime is >= 9 features in all 5 neurons with every read feature on exactly 2 neurons.
 """
 
 from __future__ import annotations
@@ -65,12 +65,12 @@ def paper_density(coord: float) -> float:
 
 
 def on_neuron_pairs(links: np.ndarray) -> bool:
-    """Whether one model is in the sparsest regime: >= 9 features read, all neurons in one group,
-    and the median read feature on >= 2 neurons."""
+    """Whether one model is in the sparsest regime, each feature on a pair of neurons: >= 9
+    features read, every read feature by exactly two neurons, all neurons in one group."""
     read_by = neurons_per_feature(links)
     groups = neuron_groups(links)
     return bool(int(np.sum(read_by > 0)) >= N_FEATURES - 1 and groups
-            and len(groups[0].neurons) == links.shape[1] and np.median(read_by[read_by > 0]) >= 2)
+            and len(groups[0].neurons) == links.shape[1] and np.all(read_by[read_by > 0] == 2))
 
 
 def describe(W: np.ndarray) -> dict:
