@@ -28,9 +28,9 @@ def pytest_configure(config):
         os.environ["TOYSUPER_RESULTS"] = tempfile.mkdtemp(prefix="toysuper-test-results-")
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups into the node ids
-def pytest_collection_modifyitems(items):
-    for item in items:
-        for group, prefixes in SHARED.items():
-            if item.nodeid.startswith(prefixes):
-                item.add_marker(pytest.mark.xdist_group(group))
+def pytest_itemcollected(item):
+    """Mark each item of a SHARED group as it is collected, before any collection hook (xdist
+    reads the groups into the node ids in its own pytest_collection_modifyitems)."""
+    for group, prefixes in SHARED.items():
+        if item.nodeid.startswith(prefixes):
+            item.add_marker(pytest.mark.xdist_group(group))
