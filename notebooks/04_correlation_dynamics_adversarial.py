@@ -65,12 +65,12 @@ print("correlated pair together:", (active[:, 0] == active[:, 1]).mean(),
       "| anticorrelated pair both on:", (active[:, 2] & active[:, 3]).mean())
 
 # %% [markdown]
-# Two seeds per setting and 5,000 steps here (quick fidelity: four seeds, 10,000 steps), and
+# Two seeds per setting and 3,000 steps here (quick fidelity: four seeds, 10,000 steps), and
 # six of the twelve densities of the collapse sweep:
 
 # %%
 corr = train(correlated.sweep("quick"),
-             **{part: {"steps": 5000, "seed": 2, "feature_probability": 6}
+             **{part: {"steps": 3000, "seed": 2, "feature_probability": 6}
                 for part in correlated.sweep("quick")})
 corr_metrics, corr_claims, corr_data = correlated.analyse(corr)
 corr_figures = correlated.figures(corr_data)
@@ -101,11 +101,11 @@ for p in collapse["feature_probability"].values:
 
 # %% [markdown]
 # One seed of the uniform setting (n=400 features in m=30 dimensions, a snapshot every 100
-# steps) for 4,000 steps, and two seeds of the correlated one for the full 10,000 (quick
+# steps) for 2,000 steps, and two seeds of the correlated one for the full 10,000 (quick
 # fidelity: two seeds each, 10,000 steps; the paper: ten):
 
 # %%
-dyn = train(dynamics.sweep("quick"), uniform={"seed": 1, "steps": 4000}, octahedron={"seed": 2})
+dyn = train(dynamics.sweep("quick"), uniform={"seed": 1, "steps": 2000}, octahedron={"seed": 2})
 dyn_metrics, dyn_claims, dyn_data = dynamics.analyse(dyn)
 dyn_figures = dynamics.figures(dyn_data)
 dyn_figures["dynamics_jumps"]
@@ -129,13 +129,13 @@ print("D_i at the last snapshot:", np.round(np.asarray(D[-1]), 2))
 # ## Adversarial vulnerability
 
 # %% [markdown]
-# Six densities and five attack norms, 3,000 steps here (quick fidelity: ten densities, seven
+# Six densities and five attack norms, 2,000 steps here (quick fidelity: ten densities, seven
 # norms, 5,000 steps):
 
 # %%
 adv = train(adversarial.sweep("quick"),
-            vulnerability={"steps": 3000, "feature_probability": 6},
-            adversarial_training={"steps": 3000, "attack_norm": 5})
+            vulnerability={"steps": 2000, "feature_probability": 6},
+            adversarial_training={"steps": 2000, "attack_norm": 5})
 adv_metrics, adv_claims, adv_data = adversarial.analyse(adv)
 adversarial.figures(adv_data)["adversarial"]
 

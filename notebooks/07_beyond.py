@@ -72,13 +72,13 @@ for k in (5, 6):
 
 # %% [markdown]
 # ## Universality across seeds
-# The intro model (n=5, m=2, I_i = 0.9^i), 10 seeds at each of 6 densities here (quick
+# The intro model (n=5, m=2, I_i = 0.9^i), 8 seeds at each of 6 densities here (quick
 # fidelity: 20; `Sweep.smaller`). Seeds are grouped by their Gram matrix W W^T (which rotations
 # and signs of the hidden space leave unchanged).
 
 # %%
 part = "decaying"
-result = ts.run_sweep(universality.sweep("quick")[part].smaller(seed=10),
+result = ts.run_sweep(universality.sweep("quick")[part].smaller(seed=8),
                       out=RESULTS / "notebook_07" / part)
 classes = universality.classes_by_density(result)
 for p, names, shares, h in zip(classes["density"], classes["names"], classes["shares"],
