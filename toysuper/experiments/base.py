@@ -122,5 +122,5 @@ def noise_like(results: Result | Mapping[str, Result], seed: int = 0
         ds["loss"] = (loss.dims, loss.values.astype(ds["loss"].dtype))
         ds["loss_history"] = (ds["loss_history"].dims, np.broadcast_to(
             loss.values[..., None], ds["loss_history"].shape).astype(ds["loss_history"].dtype))
-        null = Result(results.sweep, ds, results.reduced_over)
+        null = Result(results.sweep, ds, results.reduced_over, loss)  # evaluation kept
     return null

@@ -177,8 +177,6 @@ def series(parts: list[Result], held_out: SparseBatch, select: dict | None = Non
                 d |= {key: per_seed[0][k][key] for key in ("W", "b", "H")}
             d |= {"test_loss_by_dataset": [s[k]["test_loss"] for s in per_seed]}
             for key, value in d.items():
-                if key in ("W", "b", "H") and not keep_models:
-                    continue
                 out.setdefault(key, []).append(value)
     return out
 
