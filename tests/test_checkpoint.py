@@ -1,5 +1,6 @@
 """Sweeps that lose nothing: kill and resume, corrupt checkpoints, unwritable output, divergence."""
 
+import dataclasses
 import errno
 import json
 import os
@@ -13,7 +14,10 @@ import pytest
 
 import toysuper as ts
 from toysuper import checkpoint as checkpoint_module
+from toysuper import results
 from toysuper import sweep as sweep_module
+from toysuper.checkpoint import ChunkStore
+from toysuper.results import write_config
 
 SWEEP_CODE = """
 import numpy as np, toysuper as ts
@@ -75,6 +79,33 @@ def test_mid_chunk_resume_continues_from_saved_step(tmp_path, uninterrupted, mon
     monkeypatch.setattr(sweep_module, "_advance_chunk", interrupting(real, calls))
     resumed = ts.run_sweep(SWEEP, out=tmp_path, **OPTIONS)
     assert len(calls) == 3 * 15 - 5  # only the steps not yet taken
+    assert_identical(resumed.to_xarray(), uninterrupted)
+
+
+def test_resuming_with_another_call_size_ends_at_the_configured_step(
+        tmp_path, uninterrupted, monkeypatch, interrupting):
+    """Interrupted at step 1,000 (calls of 200), resumed with calls of 300: one call of 200
+    realigns, and the run ends at step 3,000 with every loss window, as if never stopped."""
+    real, calls = sweep_module._advance_chunk, []
+    monkeypatch.setattr(sweep_module, "_advance_chunk", interrupting(real, calls, after=5))
+    with pytest.raises(KeyboardInterrupt):
+        ts.run_sweep(SWEEP, out=tmp_path, **OPTIONS)
+    monkeypatch.setattr(sweep_module, "_advance_chunk", real)
+    resumed = ts.run_sweep(SWEEP, out=tmp_path, **OPTIONS | {"steps_per_call": 300,
+                                                           "checkpoint_every": 300})
+    assert resumed.dataset["loss_history"].shape[-1] == SWEEP.train.steps // 100
+    assert_identical(resumed.to_xarray(), uninterrupted)
+
+
+def test_a_saved_chunk_of_the_wrong_length_is_recomputed(tmp_path, uninterrupted, capsys):
+    """A chunk stored (with a valid checksum) by a run that stopped short, as the old resume
+    with another call size did, is recomputed rather than assembled into the result."""
+    write_config(tmp_path, SWEEP)
+    ChunkStore(tmp_path, SWEEP.config_hash()).save_chunk(0, 2, {
+        "W": np.zeros((2, 5, 2)), "b": np.zeros((2, 5)), "history": np.zeros((2, 11)),
+        "diverged_step": np.full(2, -1)})
+    resumed = ts.run_sweep(SWEEP, out=tmp_path, **OPTIONS)
+    assert "11 loss windows, not 30: recomputing it" in capsys.readouterr().err
     assert_identical(resumed.to_xarray(), uninterrupted)
 
 
@@ -158,3 +189,116 @@ def test_same_sweep_twice_is_bit_identical_and_records_versions(small_sweep, tmp
     assert_identical(a, b)
     config = json.loads((tmp_path / "a" / "config.json").read_text())
     assert {"toysuper", "jax", "jaxlib", "optax", "platform"} <= set(config["versions"])
+
+
+def test_a_users_own_chunks_folder_is_refused_and_kept(small_sweep, tmp_path):
+    out = tmp_path / "d"
+    (out / "chunks").mkdir(parents=True)
+    (out / "chunks" / "mine.txt").write_text("mine")
+    with pytest.raises(ValueError, match=r"mine\.txt"):
+        ts.run_sweep(small_sweep.smaller(steps=50), out=out, progress=False)
+    assert (out / "chunks" / "mine.txt").read_text() == "mine"
+
+
+def test_clearing_checkpoints_removes_only_what_toysuper_wrote(tmp_path):
+    store = ChunkStore(tmp_path)
+    store.save_chunk(0, 2, {"W": np.zeros(3)})
+    (store.root / ".000000000-000000002.npz.x.tmp").write_text("interrupted write")
+    (store.root / "notes.txt").write_text("mine")
+    store.clear()
+    assert [p.name for p in store.root.iterdir()] == ["notes.txt"]
+    (store.root / "notes.txt").unlink()
+    store.clear()
+    assert not store.root.exists()
+
+
+def test_overwrite_refuses_a_directory_that_is_not_a_result(small_sweep, tmp_path):
+    out = tmp_path / "d"
+    out.mkdir()
+    (out / "thesis.tex").write_text("mine")
+    with pytest.raises(ValueError, match="not a toysuper result"):
+        ts.run_sweep(small_sweep.smaller(steps=50), out=out, overwrite=True, progress=False)
+    assert (out / "thesis.tex").read_text() == "mine"
+
+
+def test_results_without_their_config_are_never_reused(small_sweep, tmp_path):
+    """config.json deleted, then another config run into the directory: refused (the old
+    weights would be labelled with the new config), until --overwrite replaces them."""
+    out, sweep = tmp_path / "d", small_sweep.smaller(steps=50)
+    other = dataclasses.replace(sweep, fixed=sweep.fixed | {"lr": 1e-2})
+    ts.run_sweep(sweep, out=out, progress=False)
+    (out / "config.json").unlink()
+    with pytest.raises(ValueError, match=r"no config\.json"):
+        ts.run_sweep(other, out=out, progress=False)
+    result = ts.run_sweep(other, out=out, overwrite=True, progress=False)
+    assert result.config_hash == other.config_hash() == ts.load(out).config_hash
+
+
+def test_a_result_file_under_another_config_file_is_refused(small_sweep, tmp_path):
+    sweep = small_sweep.smaller(steps=50)
+    other = dataclasses.replace(sweep, fixed=sweep.fixed | {"lr": 1e-2})
+    ts.run_sweep(sweep, out=tmp_path / "a", progress=False)
+    ts.run_sweep(other, out=tmp_path / "b", progress=False)
+    (tmp_path / "b" / "config.json").replace(tmp_path / "a" / "config.json")
+    with pytest.raises(checkpoint_module.BrokenFileError, match="different runs"):
+        ts.load(tmp_path / "a")
+
+
+def test_leftovers_of_interrupted_writes_are_cleaned_up(small_sweep, tmp_path):
+    """Temporary files of a killed write, and checkpoints left beside a finished result, go at
+    the next run; the result itself is kept."""
+    sweep = small_sweep.smaller(steps=50)
+    first = ts.run_sweep(sweep, out=tmp_path, progress=False)
+    (tmp_path / ".result.npz.k1ll3d.tmp").write_bytes(b"half")
+    ChunkStore(tmp_path).save_chunk(0, 2, {"W": np.zeros(1)})
+    again = ts.run_sweep(sweep, out=tmp_path, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "result.npz"]
+    np.testing.assert_array_equal(again.dataset["W"].values, first.dataset["W"].values)
+
+
+def test_a_directory_is_claimed_by_one_config(small_sweep, tmp_path, monkeypatch):
+    """Two configs started into one directory at once: whichever writes config.json first
+    owns it; the other is refused by name before it trains (simulated: the other run's
+    config.json appears between the check and the write)."""
+    sweep = small_sweep.smaller(steps=50)
+    other = dataclasses.replace(sweep, fixed=sweep.fixed | {"lr": 1e-2})
+    real = results.write_config
+
+    def racing(directory, s, *args, **kwargs):
+        real(directory, other)  # the other run gets there first
+        return real(directory, s, *args, **kwargs)
+
+    monkeypatch.setattr(results, "write_config", racing)
+    with pytest.raises(ValueError, match=f"another run of config {other.config_hash()}"):
+        ts.run_sweep(sweep, out=tmp_path, progress=False)
+
+
+def test_a_chunk_stamped_with_another_config_is_recomputed(small_sweep, tmp_path, capsys):
+    sweep = small_sweep.smaller(steps=50)
+    reference = ts.run_sweep(sweep, chunk_size=2, progress=False)
+    write_config(tmp_path, sweep)
+    ChunkStore(tmp_path, "another").save_chunk(0, 2, {  # right shapes, wrong config
+        "W": np.zeros((2, 5, 2)), "b": np.zeros((2, 5)), "history": np.zeros((2, 1)),
+        "diverged_step": np.full(2, -1)})
+    resumed = ts.run_sweep(sweep, out=tmp_path, chunk_size=2, progress=False)
+    assert "was written for config another" in capsys.readouterr().err
+    np.testing.assert_array_equal(resumed.dataset["W"].values, reference.dataset["W"].values)
+
+
+@pytest.mark.parametrize("damage", ["truncated result", "garbled result", "config []",
+                                    "config not JSON"])
+def test_a_damaged_result_gets_a_one_line_error(small_sweep, tmp_path, damage):
+    ts.run_sweep(small_sweep.smaller(steps=50), out=tmp_path, progress=False)
+    result, config = tmp_path / "result.npz", tmp_path / "config.json"
+    if damage == "truncated result":
+        result.write_bytes(result.read_bytes()[:200])
+    elif damage == "garbled result":
+        result.write_bytes(b"\0" * 1000)
+    elif damage == "config []":
+        config.write_text("[]")
+    else:
+        config.write_text("{config")
+    broken = checkpoint_module.BrokenFileError
+    with pytest.raises(broken, match=r"(result|config)\.") as e:
+        ts.load(tmp_path)
+    assert "\n" not in str(e.value)

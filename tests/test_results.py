@@ -1,9 +1,14 @@
-"""Result: xarray layout, save/load round trip, best-of-k selection."""
+"""Result: xarray layout, save/load round trip, best-of-k selection, file modes, reuse only by
+the same training code."""
+
+import os
+import stat
 
 import numpy as np
 import pytest
 
 import toysuper as ts
+from toysuper import results
 from toysuper.results import Result
 
 
@@ -67,3 +72,33 @@ def test_vector_valued_axis(small_sweep):
     assert ds["W"].dims == ("relative_importance", "seed", "feature", "hidden")
     np.testing.assert_allclose(ds["importance"].sel(relative_importance=2.0)[-1], 2.0)
     np.testing.assert_allclose(sweep.grid_hyper().importance[2, -1], 2.0)
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600)])
+def test_result_files_get_the_mode_the_umask_gives(small_sweep, tmp_path, umask, mode):
+    """Colleagues on a shared server can read a result when the umask lets them."""
+    old = os.umask(umask)
+    try:
+        ts.run_sweep(small_sweep.smaller(steps=50), out=tmp_path / "r", progress=False)
+    finally:
+        os.umask(old)
+    files = [p for p in (tmp_path / "r").rglob("*") if p.is_file()]
+    assert {p.name for p in files} == {"config.json", "result.npz"}
+    assert {stat.S_IMODE(p.stat().st_mode) for p in files} == {mode}
+
+
+def test_a_result_of_other_training_code_is_trained_again(small_sweep, tmp_path, capfd,
+                                                           monkeypatch):
+    sweep, out = small_sweep.smaller(steps=50), tmp_path / "r"
+    first = ts.run_sweep(sweep, out=out, progress=False)
+    assert results.read_config(out)["training_code"] == results.training_code()
+    monkeypatch.setattr(results, "training_code", lambda: "0" * 16)  # the code has changed
+    assert results.stale(out) and not results.reusable(out, sweep)
+    capfd.readouterr()
+    kept = ts.run_sweep(sweep, out=out, progress=False, reuse_stale=True)
+    assert "finished result of this config: loading it" in capfd.readouterr().err
+    again = ts.run_sweep(sweep, out=out, progress=False)
+    assert "trained by other training code" in capfd.readouterr().err
+    assert results.read_config(out)["training_code"] == "0" * 16 and results.reusable(out, sweep)
+    for r in (kept, again):  # training is deterministic: the same weights either way
+        np.testing.assert_array_equal(r.dataset["W"].values, first.dataset["W"].values)

@@ -19,7 +19,7 @@ import hashlib
 import io
 import json
 import os
-import shutil
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 
 CHUNK_DIR, MANIFEST = "chunks", "manifest.json"
+OWN_FILE = re.compile(r"(\d{9}-\d{9}(\.partial)?\.npz|manifest\.json)"
+                      r"|\.(\d{9}-\d{9}(\.partial)?\.npz|manifest\.json)\..+\.tmp")
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -40,6 +42,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600: give an ordinary file's mode
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -50,6 +53,33 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
         raise OSError(err.errno, f"cannot write {path}: {err.strerror or err}") from err
+
+
+class BrokenFileError(OSError):
+    """A result, config or checkpoint file that cannot be read (truncated, garbled, of the
+    wrong shape); the message names the file and what to do."""
+
+
+def atomic_create_bytes(path: Path, data: bytes) -> bool:
+    """Like `atomic_write_bytes`, but only if `path` does not exist yet (a hard link is created
+    exclusively): False, writing nothing, when another process got there first."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.create.tmp")
+    atomic_write_bytes(tmp, data)
+    try:
+        os.link(tmp, path)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def current_umask() -> int:
+    """The process umask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
@@ -68,6 +98,8 @@ class ChunkStore:
     """Finished chunks and mid-chunk states of one sweep, under `directory/chunks/`."""
 
     directory: Path
+    config_hash: str | None = None  # when set, every file written is stamped with it, and a
+    # file stamped with another (or none) is ignored and recomputed
 
     @property
     def root(self) -> Path:
@@ -75,16 +107,20 @@ class ChunkStore:
 
     def _manifest(self) -> dict:
         try:
-            return json.loads((self.root / MANIFEST).read_text())
+            manifest = json.loads((self.root / MANIFEST).read_text())
         except (OSError, ValueError):
             return {}
+        if not isinstance(manifest, dict):  # valid JSON of the wrong shape: start afresh
+            return {}
+        return {k: v for k, v in manifest.items() if isinstance(v, dict)}
 
     def _write(self, name: str, arrays: dict[str, np.ndarray]) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         data = npz_bytes(arrays)
         atomic_write_bytes(self.root / name, data)
         manifest = self._manifest()
-        manifest[name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+        manifest[name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),
+                          "config_hash": self.config_hash}
         atomic_write_bytes(self.root / MANIFEST, json.dumps(manifest, indent=1).encode())
 
     def _read(self, name: str) -> dict[str, np.ndarray] | None:
@@ -93,8 +129,12 @@ class ChunkStore:
             return None
         entry = self._manifest().get(name)
         data = path.read_bytes()
-        if entry is None or hashlib.sha256(data).hexdigest() != entry["sha256"]:
+        if entry is None or hashlib.sha256(data).hexdigest() != entry.get("sha256"):
             log(f"{path} does not match its checksum in the manifest: recomputing it")
+            return None
+        if self.config_hash is not None and entry.get("config_hash") != self.config_hash:
+            log(f"{path} was written for config {entry.get('config_hash')}, not "
+                f"{self.config_hash}: recomputing it")
             return None
         with np.load(io.BytesIO(data)) as f:
             return {k: f[k] for k in f.files}
@@ -132,5 +172,24 @@ class ChunkStore:
     def save_partial(self, start: int, stop: int, arrays: dict[str, np.ndarray]) -> None:
         self._write(self._name(start, stop, partial=True), arrays)
 
+    def foreign(self) -> list[str]:
+        """Files under chunks/ that toysuper did not write (neither its chunk and manifest
+        names nor its temporary files), sorted."""
+        if not self.root.is_dir():
+            return []
+        return sorted(str(p.relative_to(self.root)) for p in self.root.rglob("*")
+                      if not (p.parent == self.root and OWN_FILE.fullmatch(p.name)))
+
     def clear(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
+        """Remove what toysuper wrote under chunks/, and the folder once it is empty; anything
+        else there is left alone (and named)."""
+        if not self.root.is_dir():
+            return
+        for path in self.root.iterdir():
+            if OWN_FILE.fullmatch(path.name):
+                path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            self.root.rmdir()
+        if self.root.exists():
+            log(f"kept {self.root}: it holds files toysuper did not write "
+                f"({', '.join(self.foreign()[:5])})")

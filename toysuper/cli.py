@@ -57,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--gallery", default=None,
                        help="also copy each figure here as NAME_FIDELITY.png with its sidecar")
         p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+        p.add_argument("--reuse-stale", action="store_true",
+                       help="reuse results that another version of the training code made "
+                            "(by default they are trained again)")
     run.add_argument("--seed", type=int, default=0, help="root seed of every model's key")
 
     readme = sub.add_parser("readme", help="regenerate the README's status and claims tables "
@@ -102,15 +105,17 @@ def main(argv: list[str] | None = None) -> int:
 
             bench(args.only, args.repeats, args.scale, not args.no_reference, args.json)
         elif args.command == "run":
-            if args.seed < 0:
-                parser.error(f"argument --seed: invalid value {args.seed}: an integer >= 0")
+            if not 0 <= args.seed < 2**32:
+                parser.error(f"argument --seed: invalid value {args.seed}: an integer from 0 "
+                             f"to {2**32 - 1}")
             report = run_experiment(args.name, args.fidelity, args.seed, args.out,
                                     overwrite=args.overwrite, progress=not args.no_progress,
-                                    gallery=args.gallery)
+                                    gallery=args.gallery, reuse_stale=args.reuse_stale)
             print_claims(report)
         else:
             path = reproduce(args.fidelity, args.out, args.only, progress=not args.no_progress,
-                             gallery=args.gallery, extensions=args.extensions)
+                             gallery=args.gallery, extensions=args.extensions,
+                             reuse_stale=args.reuse_stale)
             print(f"report: {path}")
     except ValueError as err:  # bad input: named field, value and what is allowed
         parser.exit(2, f"toysuper: error: {err}\n")

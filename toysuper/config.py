@@ -356,6 +356,9 @@ def as_array(value, field: str, dtype) -> np.ndarray:
     if np.issubdtype(dtype, np.integer):
         _require(bool(np.all(np.isfinite(arr) & (arr == np.round(arr)))), field, _show(arr),
                  "whole numbers")
+        info = np.iinfo(dtype)
+        _require(bool(np.all((arr >= info.min) & (arr <= info.max))), field, _show(arr),
+                 f"whole numbers from {info.min} to {info.max} (stored as {np.dtype(dtype)})")
     return arr.astype(dtype)
 
 

@@ -27,16 +27,26 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
+import hashlib
 import json
 import platform
-import shutil
+import zipfile
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from toysuper.checkpoint import CHUNK_DIR, ChunkStore, atomic_write_bytes, log, npz_bytes
+from toysuper.checkpoint import (
+    CHUNK_DIR,
+    BrokenFileError,
+    ChunkStore,
+    atomic_create_bytes,
+    atomic_write_bytes,
+    log,
+    npz_bytes,
+)
 from toysuper.config import ADVERSARIAL_FIELDS, DATASET_FIELDS, PER_FEATURE_FIELDS, SAE_FIELDS
 from toysuper.evaluation import evaluation_loss, exact_available
 from toysuper.models import MODEL_KINDS
@@ -54,15 +64,50 @@ def versions() -> dict[str, str]:
     return out
 
 
+TRAINING_MODULES = ("config", "data", "models", "train", "sweep", "sae", "attacks")
+
+
+@functools.cache
+def training_code() -> str:
+    """A fingerprint (sha256, 16 hex digits) of the toysuper source that decides what training
+    produces for a config (`TRAINING_MODULES`): a result directory is reused only by the same
+    code, since the config hash alone does not change when that code does."""
+    digest = hashlib.sha256()
+    package = Path(__file__).parent
+    for name in TRAINING_MODULES:
+        digest.update(name.encode() + b"\0" + (package / f"{name}.py").read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def write_config(directory: Path, sweep: Sweep, meta: dict | None = None,
-                 reduced_over: tuple[str, ...] = ()) -> None:
-    config = {"config_hash": sweep.config_hash(), "sweep": sweep.to_dict(),
-              "reduced_over": list(reduced_over), "versions": versions(), **(meta or {})}
-    atomic_write_bytes(Path(directory) / CONFIG_FILE, json.dumps(config, indent=1).encode())
+                 reduced_over: tuple[str, ...] = (), exclusive: bool = False) -> bool:
+    """Write config.json; with `exclusive`, only if none exists yet (False if one does)."""
+    config = {"config_hash": sweep.config_hash(), "training_code": training_code(),
+              "sweep": sweep.to_dict(), "reduced_over": list(reduced_over),
+              "versions": versions(), **(meta or {})}
+    data = json.dumps(config, indent=1).encode()
+    if exclusive:
+        return atomic_create_bytes(Path(directory) / CONFIG_FILE, data)
+    atomic_write_bytes(Path(directory) / CONFIG_FILE, data)
+    return True
 
 
 def read_config(directory: Path) -> dict:
-    return json.loads((Path(directory) / CONFIG_FILE).read_text())
+    """config.json of a result directory.
+
+    Raises:
+      BrokenFileError: it is not a JSON object with a config hash and a sweep.
+    """
+    path = Path(directory) / CONFIG_FILE
+    try:
+        config = json.loads(path.read_text())
+    except ValueError as err:
+        raise BrokenFileError(f"{path} is not valid JSON ({err}): restore it, or train again "
+                              "(--overwrite)") from None
+    if not (isinstance(config, dict) and {"config_hash", "sweep"} <= config.keys()):
+        raise BrokenFileError(f"{path} is not a toysuper config (a JSON object with "
+                              "config_hash and sweep): restore it, or train again (--overwrite)")
+    return config
 
 
 @dataclasses.dataclass
@@ -215,14 +260,26 @@ class Result:
                     + ", ".join(str(directory / part) for part in parts))
             raise FileNotFoundError(f"{directory} holds no finished result ({RESULT_FILE} missing)")
         config = read_config(directory)
-        with np.load(directory / RESULT_FILE) as f:
-            header = json.loads(f["__header__"].tobytes().decode())
-            variables = {k: (tuple(d), f[k]) for k, d in header["dims"].items()}
-        coords = {k: variables.pop(k) for k in header["coords"]}
-        ds = xr.Dataset(variables, coords=coords, attrs=header["attrs"])
-        for name, attrs in header.get("variable_attrs", {}).items():
-            ds[name].attrs.update(attrs)
-        return cls(Sweep.from_dict(config["sweep"]), ds, tuple(config["reduced_over"]))
+        try:
+            with np.load(directory / RESULT_FILE) as f:
+                header = json.loads(f["__header__"].tobytes().decode())
+                variables = {k: (tuple(d), f[k]) for k, d in header["dims"].items()}
+            coords = {k: variables.pop(k) for k in header["coords"]}
+            ds = xr.Dataset(variables, coords=coords, attrs=header["attrs"])
+            for name, attrs in header.get("variable_attrs", {}).items():
+                ds[name].attrs.update(attrs)
+            sweep = Sweep.from_dict(config["sweep"])
+        except (EOFError, KeyError, TypeError, ValueError, zipfile.BadZipFile) as err:
+            raise BrokenFileError(
+                f"{directory / RESULT_FILE} (or its {CONFIG_FILE}) cannot be read "
+                f"({type(err).__name__}: {err}): it is truncated or damaged; train again "
+                "(--overwrite)") from None
+        if ds.attrs.get("config_hash") != sweep.config_hash():
+            raise BrokenFileError(
+                f"{directory / RESULT_FILE} was written for config {ds.attrs.get('config_hash')}"
+                f", but {directory / CONFIG_FILE} describes config {sweep.config_hash()}: the "
+                "two files belong to different runs; train again (--overwrite)")
+        return cls(sweep, ds, tuple(config.get("reduced_over", ())))
 
 
 def load(directory: str | Path) -> Result:
@@ -235,13 +292,37 @@ def _meta(directory: Path) -> dict:
     path = directory / CONFIG_FILE
     if not path.exists():
         return {}
-    keep = {"config_hash", "sweep", "reduced_over", "versions"}
+    keep = {"config_hash", "training_code", "sweep", "reduced_over", "versions"}
     return {k: v for k, v in json.loads(path.read_text()).items() if k not in keep}
 
 
+def _discard(directory: Path) -> None:
+    """Remove what toysuper wrote for a result: its config, result file and checkpoints (never
+    a file it did not write)."""
+    for name in (CONFIG_FILE, RESULT_FILE):
+        (directory / name).unlink(missing_ok=True)
+    ChunkStore(directory).clear()
+
+
+def stale(directory: str | Path) -> bool:
+    """Whether the result or checkpoints in `directory` were made by other training code than
+    this (`training_code`; a directory written before the fingerprint existed counts as
+    stale)."""
+    path = Path(directory) / CONFIG_FILE
+    return path.exists() and read_config(Path(directory)).get("training_code") != training_code()
+
+
+def reusable(directory: str | Path, sweep: Sweep) -> bool:
+    """Whether `directory` holds the finished result of `sweep`, made by this training code."""
+    directory = Path(directory)
+    return ((directory / RESULT_FILE).exists() and not stale(directory)
+            and read_config(directory).get("config_hash") == sweep.config_hash())
+
+
 def open_result_dir(directory: str | Path, sweep: Sweep, meta: dict | None = None,
-                    overwrite: bool = False) -> ChunkStore:
-    """Prepare `directory` for `sweep`: create it, or check it holds the same config.
+                    overwrite: bool = False, reuse_stale: bool = False) -> ChunkStore:
+    """Prepare `directory` for `sweep`: create it, or check it holds the same config. What other
+    training code made (`stale`) is trained again, with a notice, unless `reuse_stale`.
 
     Raises:
       ValueError: `directory` is a file, or holds a result of another config (naming both
@@ -251,22 +332,56 @@ def open_result_dir(directory: str | Path, sweep: Sweep, meta: dict | None = Non
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
         raise ValueError(f"out={str(directory)!r} is a file: give a directory (new or a result)")
+    store = ChunkStore(directory, sweep.config_hash())
+    if store.foreign():
+        raise ValueError(
+            f"out={str(directory)!r} has a {CHUNK_DIR}/ folder holding files toysuper did not "
+            f"write ({', '.join(store.foreign()[:5])}): toysuper keeps its checkpoints there, so "
+            "choose another directory or move them")
+    unverifiable = ((directory / RESULT_FILE).exists() or store.summary()) and not (
+        directory / CONFIG_FILE).exists()
+    if directory.is_dir():  # temporary files of writes that a kill interrupted
+        for name in (CONFIG_FILE, RESULT_FILE):
+            for leftover in directory.glob(f".{name}.*.tmp"):
+                leftover.unlink(missing_ok=True)
     if overwrite and directory.exists():
-        for name in (CONFIG_FILE, RESULT_FILE, CHUNK_DIR):
-            path = directory / name
-            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
-    store = ChunkStore(directory)
+        others = [p.name for p in directory.iterdir() if p.name not in (CHUNK_DIR, RESULT_FILE)]
+        if not (directory / CONFIG_FILE).exists() and others:
+            raise ValueError(
+                f"out={str(directory)!r} is not a toysuper result (no {CONFIG_FILE}; it holds "
+                f"{', '.join(sorted(others)[:5])}): --overwrite replaces only a result; choose "
+                "another directory")
+        _discard(directory)
+    elif unverifiable:
+        raise ValueError(
+            f"out={str(directory)!r} holds a result or checkpoints but no {CONFIG_FILE}, so "
+            "which config made them cannot be checked: choose another directory, or replace "
+            "them (--overwrite)")
     if (directory / CONFIG_FILE).exists():
-        found = read_config(directory).get("config_hash")
+        config = read_config(directory)
+        found = config.get("config_hash")
         if found != sweep.config_hash():
             raise ValueError(
                 f"out={str(directory)!r} holds a result of config {found}, but this run is config "
                 f"{sweep.config_hash()}: choose another directory or overwrite it (--overwrite)")
-        if (directory / RESULT_FILE).exists():
+        if stale(directory) and not reuse_stale:
+            log(f"{directory} was trained by other training code (toysuper "
+                f"{config.get('versions', {}).get('toysuper', '?')}, code "
+                f"{config.get('training_code', 'unrecorded')}; this is {training_code()}): "
+                "training it again (reuse_stale=True, or --reuse-stale, keeps it)")
+            meta = _meta(directory) | (meta or {})
+            _discard(directory)
+            write_config(directory, sweep, meta)
+        elif (directory / RESULT_FILE).exists():
             log(f"{directory} holds the finished result of this config: loading it")
         elif store.summary():
             log(f"resuming in {directory} from {store.summary()}")
     else:
         directory.mkdir(parents=True, exist_ok=True)
-        write_config(directory, sweep, meta)
+        if not write_config(directory, sweep, meta, exclusive=True):  # claimed concurrently
+            found = read_config(directory).get("config_hash")
+            if found != sweep.config_hash():
+                raise ValueError(
+                    f"out={str(directory)!r} was just claimed by another run of config {found} "
+                    f"(this run is config {sweep.config_hash()}): choose another directory")
     return store

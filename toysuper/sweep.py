@@ -20,6 +20,7 @@ only process 0 writes to `out` (a shared directory that every host reads to resu
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -37,6 +38,7 @@ from jax.sharding import Mesh
 from jax.sharding import PartitionSpec as P
 from tqdm.auto import tqdm
 
+from toysuper.checkpoint import log
 from toysuper.config import (
     ADVERSARIAL_FIELDS,
     DATASET_FIELDS,
@@ -61,6 +63,10 @@ ACCELERATOR_MEMORY_FRACTION = 0.5  # of a GPU/TPU's memory, for one chunk's work
 MEMORY_ENV = "TOYSUPER_CHUNK_MEMORY"  # bytes per device; overrides the budget above
 MODEL_AXIS = "model"  # the mesh axis the models of a chunk are sharded over
 MAX_QUADRATURE_NODES = 1 << 20  # per step, for exact_loss="population"
+
+
+RESULT_NAMES = frozenset({"step", "feature", "hidden", "snapshot", "loss", "loss_history",
+                          "diverged", "diverged_step", "eval_loss"})  # dims and variables
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,6 +139,13 @@ class Sweep:
             _require(isinstance(a, Axis), "axes", a, "a mapping name -> values, or Axis objects")
         names = [a.name for a in axes]
         _require(len(set(names)) == len(names), "axes", names, "distinct axis names")
+        params = {p for kind in MODEL_KINDS.values() for p in kind.param_dims}
+        taken = RESULT_NAMES | params | {f"{p}_snapshots" for p in params}
+        for a in axes:
+            _require(a.name not in taken and (a.name == a.field or a.name not in HYPER_FIELDS),
+                     "axis name", a.name, "a name that results do not already use for a "
+                     f"dimension or variable ({', '.join(sorted(RESULT_NAMES))}, the parameters"
+                     ", or another Hyper field)")
         fields = [a.field for a in axes]
         _require(len(set(fields)) == len(fields), "axes", fields,
                  "at most one axis per Hyper field")
@@ -144,8 +157,8 @@ class Sweep:
         for a in axes:
             _require(a.values.ndim == 1 or a.values.shape[1] == n, f"axis {a.name!r} values shape",
                      a.values.shape, f"(k, n_features={n})")
-        _require(isinstance(self.root_seed, int) and self.root_seed >= 0, "root_seed",
-                 self.root_seed, "an integer >= 0")
+        _require(isinstance(self.root_seed, int) and 0 <= self.root_seed < 2**32, "root_seed",
+                 self.root_seed, f"an integer from 0 to {2**32 - 1}")
         object.__setattr__(self, "axes", axes)
         object.__setattr__(self, "fixed", dict(self.fixed))
         self.base.validated()
@@ -375,6 +388,17 @@ def memory_budget() -> int:
     return CPU_CHUNK_BYTES
 
 
+def single_model_limit() -> int:
+    """The most one model's working set may take before a sweep is refused: the memory budget,
+    and on a CPU at least half the machine's physical memory (one model at a time may use it)."""
+    budget = memory_budget()
+    if jax.devices()[0].platform != "cpu":
+        return budget
+    with contextlib.suppress(ValueError, OSError, AttributeError):
+        return max(budget, os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2)
+    return budget
+
+
 def default_chunk_size(sweep: Sweep, memory_bytes: int | None = None, n_devices: int = 1) -> int:
     """Equal chunks, as few as fit in `memory_bytes` per device (default `memory_budget()`) by
     the working-set estimate, a multiple of `n_devices` (so the last chunk needs little padding:
@@ -506,13 +530,15 @@ def train_chunk(sweep: Sweep, hyper: Hyper, *, steps_per_call: int | None = None
     done = int(np.asarray(state.step).reshape(-1)[0])
     if on_steps is not None and done:
         on_steps(done)
-    for _ in range((sweep.train.steps - done) // steps_per_call):
-        state, history = _advance_chunk(state, hyper, sweep.model, sweep.train, steps_per_call,
-                                        mesh)
+    while done < sweep.train.steps:
+        # a checkpoint from a run with another call size can sit between this run's calls:
+        # one shorter call realigns, so the run ends at exactly the configured step
+        n_steps = min(steps_per_call - done % steps_per_call, sweep.train.steps - done)
+        state, history = _advance_chunk(state, hyper, sweep.model, sweep.train, n_steps, mesh)
         histories.append(to_host(history))
-        done += steps_per_call
+        done += n_steps
         if on_steps is not None:
-            on_steps(steps_per_call)
+            on_steps(n_steps)
         if checkpoint is not None and done < sweep.train.steps:
             leaves = {f"leaf{i}": leaf for i, leaf in enumerate(state_leaves(state, to_host))}
             checkpoint(done, leaves | {"history": np.concatenate(histories, axis=1)})
@@ -526,7 +552,7 @@ def train_chunk(sweep: Sweep, hyper: Hyper, *, steps_per_call: int | None = None
 
 def run_sweep(sweep: Sweep, *, out: str | Path | None = None, chunk_size: int | None = None,
               steps_per_call: int | None = None, progress: bool = True,
-              overwrite: bool = False, meta: dict | None = None,
+              overwrite: bool = False, reuse_stale: bool = False, meta: dict | None = None,
               checkpoint_every: int | None = None, checkpoint_seconds: float = 60.0,
               devices=None, memory_bytes: int | None = None):
     """Train every point of the grid and return a `Result`.
@@ -543,6 +569,8 @@ def run_sweep(sweep: Sweep, *, out: str | Path | None = None, chunk_size: int | 
       steps_per_call: steps per compiled call within a chunk (progress and checkpoint grain).
       progress: show a tqdm bar counting model-steps.
       overwrite: discard whatever `out` holds instead of resuming or refusing.
+      reuse_stale: load (or resume) what `out` holds even if other training code made it
+        (by default it is trained again, with a notice: `toysuper.results.stale`).
       meta: extra JSON-able entries for config.json (e.g. experiment name, fidelity).
       checkpoint_every: save the mid-chunk training state every this many steps (a multiple
         of `steps_per_call`); by default it is saved when `checkpoint_seconds` have passed.
@@ -557,6 +585,13 @@ def run_sweep(sweep: Sweep, *, out: str | Path | None = None, chunk_size: int | 
     n_devices = 1 if mesh is None else mesh.size
     _require(memory_bytes is None or (isinstance(memory_bytes, int) and memory_bytes > 0),
              "memory_bytes", memory_bytes, "a number of bytes > 0, or None")
+    if memory_bytes is None and MEMORY_ENV not in os.environ:
+        per_model, limit = estimate_bytes_per_model(sweep.model, sweep.train), single_model_limit()
+        _require(per_model <= limit, "model size", f"{per_model / 2**30:.1f} GiB per model",
+                 f"at most {limit / 2**30:.1f} GiB (the working-set estimate of one training "
+                 "step against the memory budget, or half the machine's memory on a CPU): lower "
+                 f"batch_size or n_features, or raise the budget explicitly (memory_bytes=..., "
+                 f"or ${MEMORY_ENV})")
     if chunk_size is None:
         chunk_size = default_chunk_size(sweep, memory_bytes, n_devices)
     _require(isinstance(chunk_size, int) and chunk_size >= 1, "chunk_size", chunk_size,
@@ -568,17 +603,25 @@ def run_sweep(sweep: Sweep, *, out: str | Path | None = None, chunk_size: int | 
     _require(checkpoint_every is None or (isinstance(checkpoint_every, int) and checkpoint_every
              > 0 and checkpoint_every % steps_per_call == 0), "checkpoint_every",
              checkpoint_every, f"a positive multiple of steps_per_call={steps_per_call}")
-    store = open_result_dir(out, sweep, meta, overwrite) if out is not None else None
+    store = (open_result_dir(out, sweep, meta, overwrite, reuse_stale) if out is not None
+             else None)
     writes = store is not None and jax.process_index() == 0  # one writer in multi-host runs
     if store is not None and (Path(out) / RESULT_FILE).exists():
+        if writes:
+            store.clear()  # checkpoints left by a run killed after writing its result
         return Result.load(out)
     grid = sweep.grid_hyper()
+    windows = sweep.train.steps // sweep.train.log_every
     bar = tqdm(total=sweep.size * sweep.train.steps, unit="model-step", unit_scale=True,
                disable=not progress, desc=f"{sweep.size} models x {sweep.train.steps} steps")
     chunks = []
     for start in range(0, sweep.size, chunk_size):
         stop = min(start + chunk_size, sweep.size)
         saved = store.load_chunk(start, stop) if store is not None else None
+        if saved is not None and saved["history"].shape[-1] != windows:
+            log(f"the saved chunk {start}-{stop} in {out} has {saved['history'].shape[-1]} loss "
+                f"windows, not {windows}: recomputing it")
+            saved = None
         if saved is None:
             pad = np.minimum(np.arange(start, start + chunk_size), sweep.size - 1)
             hyper = jax.tree.map(lambda leaf, pad=pad: leaf[pad], grid)

@@ -14,13 +14,14 @@ from toysuper.experiments import (
     privileged_basis,
     sae_recovery,
     sparsity_sweep,
+    tetrahedra,
     universality,
 )
 from toysuper.experiments.base import FIDELITIES, Claim, Experiment
 
 REGISTRY: dict[str, Experiment] = {
     e.name: e for e in (intro.EXPERIMENT, sparsity_sweep.EXPERIMENT, phase.PHASE_2IN1,
-                        phase.PHASE_3IN2, geometry.EXPERIMENT,
+                        phase.PHASE_3IN2, geometry.EXPERIMENT, tetrahedra.EXPERIMENT,
                         perturb_feature.EXPERIMENT, correlated.EXPERIMENT, dynamics.EXPERIMENT,
                         adversarial.EXPERIMENT,
                         privileged_basis.EXPERIMENT,

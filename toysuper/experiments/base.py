@@ -108,19 +108,47 @@ def noise_like(results: Result | Mapping[str, Result], seed: int = 0
         return {part: noise_like(r, seed + i) for i, (part, r) in enumerate(results.items())}
     rng = np.random.default_rng(seed)
     names = MODEL_KINDS[results.sweep.model.kind].param_dims
-    ds = results.dataset.copy()
+    ds = results.dataset
+    noise = {}
     for name in [*names, *(f"{n}_snapshots" for n in names)]:
         if name in ds:
             value = ds[name].values
             finite = value[np.isfinite(value)]
-            noise = rng.normal(finite.mean(), finite.std(), value.shape).astype(value.dtype)
-            ds[name] = (ds[name].dims, noise)
+            noise[name] = rng.normal(finite.mean(), finite.std(), value.shape).astype(value.dtype)
+    return with_params(results, noise)
+
+
+def with_params(result: Result, params: Mapping[str, np.ndarray]) -> Result:
+    """The same result with the given parameters (and snapshots) in place of the trained ones,
+    each shaped like the dataset's variable, and the recorded losses replaced by the new models'
+    own evaluation loss (a reduced result keeps its recorded losses)."""
+    ds = result.dataset.copy()
+    for name, value in params.items():
+        ds[name] = (ds[name].dims, np.asarray(value, ds[name].dtype).reshape(ds[name].shape))
     ds = ds.drop_vars("eval_loss", errors="ignore")
-    null = Result(results.sweep, ds, results.reduced_over)
-    if not results.reduced_over:
-        loss = null.evaluation_loss()
-        ds["loss"] = (loss.dims, loss.values.astype(ds["loss"].dtype))
-        ds["loss_history"] = (ds["loss_history"].dims, np.broadcast_to(
-            loss.values[..., None], ds["loss_history"].shape).astype(ds["loss_history"].dtype))
-        null = Result(results.sweep, ds, results.reduced_over, loss)  # evaluation kept
-    return null
+    new = Result(result.sweep, ds, result.reduced_over)
+    if result.reduced_over:
+        return new
+    loss = new.evaluation_loss()
+    ds["loss"] = (loss.dims, loss.values.astype(ds["loss"].dtype))
+    ds["loss_history"] = (ds["loss_history"].dims, np.broadcast_to(
+        loss.values[..., None], ds["loss_history"].shape).astype(ds["loss_history"].dtype))
+    return Result(result.sweep, ds, result.reduced_over, loss)  # evaluation kept
+
+
+def constructed(sweep: Sweep, params: Mapping[str, np.ndarray]) -> Result:
+    """A Result of `sweep` that was never trained: the parameters given, each with the sweep's
+    shape in front (W (*sweep.shape, n, m), b (*sweep.shape, n), ...), the final ones repeated
+    as snapshots when the sweep keeps snapshots and `params` gives none, and losses from the
+    evaluation. For tests of claims on weights whose answer is known."""
+    size, windows = sweep.size, sweep.train.steps // sweep.train.log_every
+    flat = {name: np.asarray(v, np.float32).reshape(size, *np.shape(v)[len(sweep.shape):])
+            for name, v in params.items()}
+    for name in MODEL_KINDS[sweep.model.kind].param_dims:
+        if sweep.train.snapshot_steps and f"{name}_snapshots" not in flat:
+            flat[f"{name}_snapshots"] = np.repeat(
+                flat[name][:, None], len(sweep.train.snapshot_steps), axis=1)
+    arrays = flat | {"history": np.zeros((size, windows), np.float32),
+                     "diverged_step": np.full(size, -1)}
+    result = Result.from_arrays(sweep, arrays)
+    return with_params(result, {name: result.dataset[name].values for name in flat})

@@ -26,7 +26,7 @@ import jax
 from toysuper.experiments import FIDELITIES, REGISTRY, get_experiment
 from toysuper.experiments.base import VERDICTS, sweep_parts
 from toysuper.plotting import save_figure
-from toysuper.results import atomic_write_bytes, versions
+from toysuper.results import RESULT_FILE, atomic_write_bytes, stale, versions
 from toysuper.sweep import run_sweep
 
 METRICS_FILE = "metrics.json"
@@ -51,11 +51,13 @@ def write_json(path: Path, obj) -> None:
 
 def run_experiment(name: str, fidelity: str = "quick", seed: int = 0,
                    out: str | Path | None = None, *, overwrite: bool = False,
-                   progress: bool = True, gallery: str | Path | None = None) -> dict:
+                   reuse_stale: bool = False, progress: bool = True,
+                   gallery: str | Path | None = None) -> dict:
     """Train (or reuse), analyse and plot one experiment; return the metrics.json content.
 
     With `gallery`, each figure is also copied there as STEM_FIDELITY.png with its sidecar JSON
-    (how `figures/` in the repository is made).
+    (how `figures/` in the repository is made). A result that other training code made is
+    trained again unless `reuse_stale` (`toysuper.results.stale`).
     """
     experiment = get_experiment(name)
     if fidelity not in FIDELITIES:
@@ -64,11 +66,14 @@ def run_experiment(name: str, fidelity: str = "quick", seed: int = 0,
     sweeps = experiment.sweep(fidelity, seed)
     parts = sweep_parts(sweeps)
     start = time.perf_counter()
-    reused = all((out / part / "result.npz").exists() for part in parts) and not overwrite
+    reused = not overwrite and all(
+        (reuse_stale or not stale(out / part)) and (out / part / RESULT_FILE).exists()
+        for part in parts)
     results = {}
     for part, s in parts.items():  # in order: a part may be built from the results before it
         parts[part] = s = s(dict(results)) if callable(s) else s
-        results[part] = run_sweep(s, out=out / part, overwrite=overwrite, progress=progress,
+        results[part] = run_sweep(s, out=out / part, overwrite=overwrite,
+                                  reuse_stale=reuse_stale, progress=progress,
                                   meta={"experiment": name, "fidelity": fidelity, "seed": seed}
                                   | ({"part": part} if part else {}))
     train_seconds = time.perf_counter() - start
@@ -124,7 +129,8 @@ def _read_metrics(out: Path) -> dict:
 
 def reproduce(fidelity: str = "quick", out: str | Path = "results",
               only: list[str] | None = None, progress: bool = True,
-              gallery: str | Path | None = None, extensions: bool = False) -> Path:
+              gallery: str | Path | None = None, extensions: bool = False,
+              reuse_stale: bool = False) -> Path:
     """Run every experiment of the two papers (with `extensions`, also those beyond them; or
     `only` these) into out/NAME and write out/REPORT.md."""
     names = only or [name for name, e in REGISTRY.items() if extensions or not e.extension]
@@ -136,7 +142,7 @@ def reproduce(fidelity: str = "quick", out: str | Path = "results",
     for i, name in enumerate(names, 1):
         print(f"[{i}/{len(names)}] {name} ({fidelity})", flush=True)
         reports.append(run_experiment(name, fidelity, out=out / name, progress=progress,
-                                      gallery=gallery))
+                                      gallery=gallery, reuse_stale=reuse_stale))
     path = out / "REPORT.md"
     atomic_write_bytes(path, render_report(reports, fidelity, time.perf_counter() - start).encode())
     return path

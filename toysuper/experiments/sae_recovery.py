@@ -17,7 +17,10 @@ decay 0, batch 1024, 4,000 SAE steps quick / 10,000 paper; L1 coefficients 0.03,
 models 5,000 steps x 2 seeds quick, 10,000 x 4 paper. With lr 1e-3, 3,000 steps and
 L1 <= 0.1, ReLU SAEs recovered only a third to a half of the sparse features (measured), hence
 these values. On the pentagon, L1 0.1 found 2-5 of the 5 directions over 6 SAE seeds and L1 0.3
-all 5 for every seed (measured, quick), so its L1 is swept as well.
+all 5 for every seed (measured, quick), so its L1 is swept as well. In two dimensions ten random
+latents often lie within 18 degrees (cosine 0.95) of all five directions, so the pentagon claim
+also asks the SAE to reconstruct: held-out NMSE <= 0.25 (trained, L1 0.3: 0.10; the noise null
+model: 0.44 or more).
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ PENTAGON_DENSITY = 0.05
 EVAL_SAMPLES = 4096
 SPARSE_DENSITY = 0.05  # toy densities at or below this count as sparse in the claims
 RECOVERY_TARGET = 0.9
+PENTAGON_NMSE = 0.25  # in 2 dimensions 10 random latents often lie within 18 degrees of all
+# five directions: a dictionary counts only if it also reconstructs >= 75% of the activations
 SAE_LR = 3e-3
 
 
@@ -156,7 +161,9 @@ def analyse(results: dict[str, Result]) -> tuple[dict, list[Claim], dict]:
     sparse_mmcs = float(best_l1["mmcs"][np.ix_(sparse, big)].min())
     dense_mmcs = float(best_l1["mmcs"][np.argmax(density), big].max())
     small, wide = int(np.argmin(sizes)), int(np.argmax(sizes))
-    crowded = relu["represented"][:, 0, 0] > sizes[small]  # more features than narrow latents
+    # more features than narrow latents, and the wide dictionary recovers nearly all of them
+    crowded = ((relu["represented"][:, 0, 0] > sizes[small])
+               & (best_l1["fraction"][:, wide] >= RECOVERY_TARGET))
     narrower = best_l1["recovered"][crowded, small] < best_l1["recovered"][crowded, wide]
     topk_ds = results["sae_topk"].dataset
     topk_sparse = float(topk["fraction"][topk_ds["toy_density"].values <= SPARSE_DENSITY].max(
@@ -165,6 +172,7 @@ def analyse(results: dict[str, Result]) -> tuple[dict, list[Claim], dict]:
     m2 = results["sae_m2"].dataset
     m2_sizes, m2_l1 = m2["dictionary_size"].values, m2["l1_coefficient"].values
     m2_recovered = pentagon["recovered"][0]  # (size, l1)
+    m2_faithful = pentagon["nmse"][0] <= PENTAGON_NMSE  # the SAE reconstructs the activations
     pentagon_recovered = {f"L1 {l1:g}": {int(size): int(m2_recovered[j, i])
                                          for j, size in enumerate(m2_sizes)}
                           for i, l1 in enumerate(m2_l1)}
@@ -203,8 +211,9 @@ def analyse(results: dict[str, Result]) -> tuple[dict, list[Claim], dict]:
               dense_mmcs < sparse_mmcs),
         Claim("breaks_when_too_narrow",
               "A dictionary narrower than the number of features cannot recover them all.",
-              f"wherever more than {sizes[small]} features are represented, {sizes[small]} "
-              f"latents recover fewer than {sizes[wide]} latents do",
+              f"wherever more than {sizes[small]} features are represented and {sizes[wide]} "
+              f"latents recover >= {RECOVERY_TARGET:.0%} of them (one such density at least), "
+              f"{sizes[small]} latents recover fewer",
               {"recovered": best_l1["recovered"][:, small].tolist(),
                "recovered_wide": best_l1["recovered"][:, wide].tolist(),
                "represented": relu["represented"][:, 0, 0].tolist()},
@@ -212,10 +221,12 @@ def analyse(results: dict[str, Result]) -> tuple[dict, list[Claim], dict]:
         Claim("pentagon_directions_recovered",
               "For an m=2 pentagon, an overcomplete SAE (10 latents) finds the five true "
               "directions.",
-              "5 of 5 features at cosine > 0.95 with 10 latents at the best L1 of the grid "
-              "(5 latents and every L1 also reported)",
-              {"recovered_by_l1_and_latents": pentagon_recovered},
-              int(m2_recovered[-1].max()) == 5),
+              "5 of 5 features at cosine > 0.95 with 10 latents at some L1 of the grid, by an "
+              f"SAE whose held-out NMSE is <= {PENTAGON_NMSE} (5 latents and every L1 also "
+              "reported)",
+              {"recovered_by_l1_and_latents": pentagon_recovered,
+               "nmse_10_latents": rounded(pentagon["nmse"][0, -1])},
+              bool(np.any((m2_recovered[-1] == 5) & m2_faithful[-1]))),
     ]
     data = {"density": density, "sizes": sizes, "l1": l1, "best_l1": best_l1, "relu": relu,
             "n_features": N_FEATURES,
