@@ -14,19 +14,24 @@ import numpy as np
 import pytest
 from shapes import direct_sum, embed, regular_polygon
 
+from toysuper.analysis.onehot import kgon
+from toysuper.analysis.phase import theory_grid
 from toysuper.experiments import (
     absolute_value,
     adversarial,
     correlated,
     dynamics,
+    exact_loss,
     geometry,
     intro,
     perturb_feature,
+    phase,
     privileged_basis,
     sparsity_sweep,
     universality,
 )
 from toysuper.experiments.base import constructed
+from toysuper.models import TiedParams
 
 
 def verdicts(experiment, results) -> dict[str, bool]:
@@ -453,3 +458,55 @@ def test_universality_claims_on_constructed_weights(diverse, passing):
     hand-built weights do not give (it fails on both constructions)."""
     passed = verdicts(universality.EXPERIMENT, universality_results(diverse))
     assert {name for name, ok in passed.items() if ok} == passing
+
+
+# --- phase_2in1, phase_3in2 (TMS 4) ---------------------------------------------------------
+@pytest.mark.parametrize("experiment", [phase.PHASE_2IN1, phase.PHASE_3IN2])
+@pytest.mark.parametrize("theory_solution", [True, False])
+def test_phase_claims_on_the_theorys_own_solutions(experiment, theory_solution):
+    """At every grid point, the optimised best candidate of the theory passes every claim; the
+    "extra feature not learned" candidate everywhere fails every one."""
+    sweep = experiment.sweep("quick", 0).smaller(relative_importance=5, feature_probability=7,
+                                                 seed=1)
+    r = sweep.axes[0].coords
+    p = sweep.axes[1].values
+    theory = theory_grid(sweep.model.n_features, sweep.model.n_hidden, r, p)
+    pick = theory["best"] if theory_solution else np.zeros_like(theory["best"])
+    W = np.take_along_axis(theory["W"], pick[None, ..., None, None], 0)[0]
+    b = np.take_along_axis(theory["b"], pick[None, ..., None], 0)[0]
+    result = constructed(sweep, {"W": W[:, :, None], "b": b[:, :, None]})
+    assert set(verdicts(experiment, result).values()) == {theory_solution}
+
+
+# --- exact_loss (beyond the papers) ----------------------------------------------------------
+@pytest.mark.parametrize("theory_solution", [True, False])
+def test_exact_loss_claims_on_constructed_weights(theory_solution):
+    """The theory's best candidates on both phase grids and the analytic 5- and 6-gon critical
+    points for every one-hot seed pass every trained claim; random one-hot weights, and "not
+    learned" everywhere on the exact-loss grid beside the theory on the sampled one, fail them.
+    (The analytic claims, about the theory alone, pass either way.)"""
+    results = {}
+    for part, sweep in exact_loss.sweep("quick").items():
+        sweep = sweep.smaller(steps=100)
+        if part == "one_hot":
+            sweep = sweep.smaller(seed=8)
+            critical = exact_loss.critical_points()
+            rng = np.random.default_rng(0)
+            models = [kgon(k, 6, critical[k]["norm"], critical[k]["bias"],
+                           critical[k]["dead_bias"]) for k in (5, 6) * 4] if theory_solution \
+                else [TiedParams(rng.normal(size=(6, 2)), rng.normal(size=6) * 0.1)] * 8
+            results[part] = constructed(sweep, {"W": np.array([m.W for m in models]),
+                                                "b": np.array([m.b for m in models])})
+            continue
+        sweep = sweep.smaller(relative_importance=5, feature_probability=7, seed=1)
+        theory = theory_grid(2, 1, sweep.axes[0].coords, sweep.axes[1].values)
+        best = theory_solution or part == "phase_sampled"  # sampled: the theory either way
+        pick = theory["best"] if best else np.zeros_like(theory["best"])
+        W = np.take_along_axis(theory["W"], pick[None, ..., None, None], 0)[0]
+        b = np.take_along_axis(theory["b"], pick[None, ..., None], 0)[0]
+        results[part] = constructed(sweep, {"W": W[:, :, None], "b": b[:, :, None]})
+    _, claims, _ = exact_loss.EXPERIMENT.analyse(results)
+    assert {c.name: c.passed for c in claims if c.trained} == {
+        "training_finds_the_critical_points": theory_solution,
+        "noise_free_phase_matches_theory": theory_solution,
+        "sampling_noise_keeps_the_phases": theory_solution}

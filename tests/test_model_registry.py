@@ -1,11 +1,18 @@
 """A new model kind is one registry entry: it trains, saves and loads through unchanged code."""
 
+import dataclasses
+import subprocess
+import sys
+
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 from flax import struct
 
 import toysuper as ts
+from toysuper import results
+from toysuper.data import sample_sparse_uniform_feature_major
 from toysuper.models import MODEL_KINDS, ModelKind, xavier_normal
 
 
@@ -45,3 +52,46 @@ def test_toy_kind_trains_through_the_unchanged_sweep(monkeypatch, tmp_path):
     loaded = ts.load(tmp_path / "toy").to_xarray()
     np.testing.assert_array_equal(loaded["scale"].values, ds["scale"].values)
     assert not loaded["diverged"].any()
+
+
+def test_registering_a_kind_again_replaces_what_was_compiled(tmp_path):
+    """The same name, another input distribution: the second sweep trains the new kind (the
+    compiled code of the first is dropped) and a result directory of the first is stale."""
+    saved = dict(MODEL_KINDS)
+    scaled_up = dataclasses.replace(MODEL_KINDS["relu_output"],
+                                    sample=lambda *a: 10 * sample_sparse_uniform_feature_major(*a))
+    try:
+        ts.register_kind("custom", MODEL_KINDS["relu_output"])
+        sweep = ts.Sweep(ts.ModelConfig(3, 2, "custom"),
+                         ts.TrainConfig(steps=200, batch_size=128, log_every=100),
+                         fixed={"feature_probability": 0.5})
+        plain = ts.run_sweep(sweep, out=tmp_path, progress=False)
+        ts.register_kind("custom", scaled_up)
+        assert results.stale(tmp_path)
+        again = ts.run_sweep(sweep, out=tmp_path, progress=False)
+        fresh = subprocess.run(
+            [sys.executable, "-c", FRESH_PROCESS.format(steps=200)], capture_output=True,
+            text=True, check=True).stdout
+    finally:
+        MODEL_KINDS.clear()
+        MODEL_KINDS.update(saved)
+    assert float(again.dataset["loss"]) == pytest.approx(float(fresh), rel=1e-5)
+    assert float(again.dataset["loss"]) > 10 * float(plain.dataset["loss"])
+
+
+FRESH_PROCESS = """
+import dataclasses, toysuper as ts
+from toysuper.data import sample_sparse_uniform_feature_major as sample
+ts.register_kind("custom", dataclasses.replace(ts.MODEL_KINDS["relu_output"],
+                                               sample=lambda *a: 10 * sample(*a)))
+sweep = ts.Sweep(ts.ModelConfig(3, 2, "custom"), ts.TrainConfig(steps={steps}, batch_size=128,
+                 log_every=100), fixed={{"feature_probability": 0.5}})
+print(float(ts.run_sweep(sweep, progress=False).dataset["loss"]))
+"""
+
+
+@pytest.mark.parametrize(("name", "kind", "pattern"), [
+    ("relu_output", TOY, "built-in"), ("", TOY, "non-empty"), ("new", "relu", "a ModelKind")])
+def test_register_kind_bad_input(name, kind, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        ts.register_kind(name, kind)

@@ -16,9 +16,9 @@ from toysuper.experiments.base import noise_like, sweep_parts
 from toysuper.experiments.runner import run_experiment
 
 IN_CI = ("intro", "phase_2in1", "phase_3in2")  # their quick results are trained for other tests
-ELSEWHERE = ("sparsity_sweep", "geometry", "perturb_feature", "correlated", "dynamics",
-             "adversarial", "privileged_basis", "absolute_value", "double_descent", "exact_loss",
-             "universality", "sae_recovery")
+ELSEWHERE = ("sparsity_sweep", "geometry", "tetrahedra", "perturb_feature", "correlated",
+             "dynamics", "adversarial", "privileged_basis", "absolute_value", "double_descent",
+             "exact_loss", "universality", "sae_recovery")
 
 
 def claims_on_noise(name: str, out) -> list:

@@ -11,6 +11,7 @@ from toysuper.analysis.phase import (
     PHASES,
     classify_extra,
     closed_form_losses_2in1,
+    closed_form_losses_3in2,
     has_superposition,
     majority_phase,
     off_boundary,
@@ -43,6 +44,22 @@ def test_closed_forms_against_monte_carlo(r, p):
         quad = population_loss(TiedParams(jnp.asarray(W), jnp.asarray(b)), jnp.array([p, p]),
                                jnp.array([1.0, r]), resolution=128)
         np.testing.assert_allclose(quad, cf[name], rtol=1e-3, err_msg=name)
+
+
+@pytest.mark.parametrize(("r", "p"), [(1.0, 0.5), (3.0, 0.1), (0.2, 0.9)])
+def test_closed_forms_3in2_against_the_quadrature(r, p):
+    cf = closed_form_losses_3in2(r, p)
+    cases = {  # name -> (W, b, closed form), candidates of CANDIDATES[(3, 2)]
+        "extra not learned": ([[1, 0], [0, 1], [0, 0]], [0, 0, p / 2], cf["not learned"]),
+        "extra dedicated, one dropped": ([[1, 0], [0, 0], [0, 1]], [0, p / 2, 0],
+                                         p / 3 - p**2 / 4),
+        "extra antipodal": ([[1, 0], [0, 1], [-1, 0]], [0, 0, 0], cf["antipodal"]),
+        "other two antipodal": ([[1, 0], [-1, 0], [0, 1]], [0, 0, 0], p**2 / 3)}
+    for name, (W, b, value) in cases.items():
+        quad = population_loss(TiedParams(jnp.asarray(W, jnp.float32), jnp.asarray(b)),
+                               jnp.full(3, p), jnp.array([1.0, 1.0, r]), resolution=48)
+        np.testing.assert_allclose(quad, value, rtol=2e-3, err_msg=name)
+    assert cf["dedicated"] == pytest.approx(min(p / 3 - p**2 / 4, p**2 / 3))
 
 
 def test_population_loss_against_monte_carlo():

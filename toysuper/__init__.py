@@ -13,7 +13,7 @@ from toysuper.config import (
     decaying_importance,
     power_space,
 )
-from toysuper.models import MODEL_KINDS
+from toysuper.models import MODEL_KINDS, ModelKind, register_kind
 from toysuper.results import Result, load
 from toysuper.sweep import Axis, Sweep, run_sweep
 from toysuper.train import train
@@ -27,6 +27,7 @@ __all__ = [
     "FeatureSets",
     "Hyper",
     "ModelConfig",
+    "ModelKind",
     "Result",
     "Sweep",
     "TrainConfig",
@@ -34,6 +35,7 @@ __all__ = [
     "decaying_importance",
     "load",
     "power_space",
+    "register_kind",
     "run_sweep",
     "train",
 ]

@@ -11,8 +11,8 @@ and the models of TMS sections 8-9 put a ReLU on the hidden layer:
     x' = ReLU(ReLU(x W) W^T + b)         (relu_hidden; privileged basis, no hidden bias)
     y' = ReLU(ReLU(x W) W_out^T + b)     (abs_mlp; untied, inputs U[-1, 1], target |x|)
 
-A new family is a new `ModelKind` entry in `MODEL_KINDS` (its parameters, input distribution and
-target included); training and sweeps need no change.
+A new family is a `ModelKind` (its parameters, input distribution and target included) registered
+with `register_kind`; training and sweeps need no change.
 
 Initialisation: W is Xavier-normal per model, std = sqrt(2 / (n_features + n_hidden)), b = 0. The
 paper's notebook calls `xavier_normal_` on one (n_instances, n_features, n_hidden) tensor, which
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -229,6 +230,61 @@ MODEL_KINDS: dict[str, ModelKind] = {
                           "sparse autoencoder on toy-model activations, TopK code",
                           param_dims=SAE_DIMS, dictionary=True),
 }
+
+
+BUILT_IN_KINDS = frozenset(MODEL_KINDS)
+
+
+def register_kind(name: str, kind: ModelKind) -> None:
+    """Make `kind` trainable as `ModelConfig(n, m, name)`; training and sweeps need no change.
+
+    Registering a name again replaces its kind and drops every compiled program
+    (`jax.clear_caches()`), so the next sweep compiles the new one instead of reusing code
+    compiled for the old; result directories tell the two apart by `kind_fingerprint`.
+
+    Raises:
+      ValueError: `name` is not a non-empty string or is a built-in kind, or `kind` is not a
+        `ModelKind`.
+
+    Example:
+      >>> register_kind("relu_output_signed", dataclasses.replace(
+      ...     MODEL_KINDS["relu_output"], sample=sample_sparse_signed_feature_major))
+    """
+    from toysuper.config import _require
+
+    _require(isinstance(name, str) and bool(name), "name", name, "a non-empty string")
+    _require(name not in BUILT_IN_KINDS, "name", name,
+             f"a name other than the built-in kinds ({', '.join(sorted(BUILT_IN_KINDS))})")
+    _require(isinstance(kind, ModelKind), "kind", type(kind).__name__, "a ModelKind")
+    replaced = name in MODEL_KINDS
+    MODEL_KINDS[name] = kind
+    if replaced:
+        jax.clear_caches()
+
+
+def _describe(obj: Any) -> str:
+    """A stable description of a kind's field: a function by its module, name, bytecode and
+    constants (the same across processes), a partial by its function and arguments."""
+    if isinstance(obj, functools.partial):
+        return f"partial({_describe(obj.func)}, {obj.args!r}, {sorted(obj.keywords.items())!r})"
+    code = getattr(obj, "__code__", None)
+    if code is not None:
+        return (f"{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', '')}:"
+                f"{code.co_code.hex()}:{code.co_consts!r}")
+    if callable(obj):
+        return f"{type(obj).__module__}.{type(obj).__qualname__}"
+    return repr(obj)
+
+
+def kind_fingerprint(name: str) -> str:
+    """sha256 (16 hex digits) of a registered kind's functions and settings; "" for a built-in
+    kind, whose code `toysuper.results.training_code` already covers."""
+    if name in BUILT_IN_KINDS:
+        return ""
+    kind = MODEL_KINDS[name]
+    text = "|".join(f"{f.name}={_describe(getattr(kind, f.name))}"
+                    for f in dataclasses.fields(kind))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def uses_feature_major(cfg: ModelConfig) -> bool:

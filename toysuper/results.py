@@ -49,7 +49,7 @@ from toysuper.checkpoint import (
 )
 from toysuper.config import ADVERSARIAL_FIELDS, DATASET_FIELDS, PER_FEATURE_FIELDS, SAE_FIELDS
 from toysuper.evaluation import evaluation_loss, exact_available
-from toysuper.models import MODEL_KINDS
+from toysuper.models import MODEL_KINDS, kind_fingerprint
 from toysuper.sweep import Sweep
 
 CONFIG_FILE, RESULT_FILE = "config.json", "result.npz"
@@ -68,10 +68,7 @@ TRAINING_MODULES = ("config", "data", "models", "train", "sweep", "sae", "attack
 
 
 @functools.cache
-def training_code() -> str:
-    """A fingerprint (sha256, 16 hex digits) of the toysuper source that decides what training
-    produces for a config (`TRAINING_MODULES`): a result directory is reused only by the same
-    code, since the config hash alone does not change when that code does."""
+def _package_code() -> str:
     digest = hashlib.sha256()
     package = Path(__file__).parent
     for name in TRAINING_MODULES:
@@ -79,10 +76,20 @@ def training_code() -> str:
     return digest.hexdigest()[:16]
 
 
+def training_code(kind: str | None = None) -> str:
+    """A fingerprint (16 hex digits) of the toysuper source that decides what training produces
+    for a config (`TRAINING_MODULES`), with a registered model kind's own (`kind_fingerprint`):
+    a result directory is reused only by the same code, since the config hash alone does not
+    change when that code does."""
+    custom = kind_fingerprint(kind) if kind in MODEL_KINDS else ""
+    return _package_code() + (f"+{custom}" if custom else "")
+
+
 def write_config(directory: Path, sweep: Sweep, meta: dict | None = None,
                  reduced_over: tuple[str, ...] = (), exclusive: bool = False) -> bool:
     """Write config.json; with `exclusive`, only if none exists yet (False if one does)."""
-    config = {"config_hash": sweep.config_hash(), "training_code": training_code(),
+    config = {"config_hash": sweep.config_hash(),
+              "training_code": training_code(sweep.model.kind),
               "sweep": sweep.to_dict(), "reduced_over": list(reduced_over),
               "versions": versions(), **(meta or {})}
     data = json.dumps(config, indent=1).encode()
@@ -309,7 +316,11 @@ def stale(directory: str | Path) -> bool:
     this (`training_code`; a directory written before the fingerprint existed counts as
     stale)."""
     path = Path(directory) / CONFIG_FILE
-    return path.exists() and read_config(Path(directory)).get("training_code") != training_code()
+    if not path.exists():
+        return False
+    config = read_config(Path(directory))
+    kind = config["sweep"].get("model", {}).get("kind")
+    return config.get("training_code") != training_code(kind)
 
 
 def reusable(directory: str | Path, sweep: Sweep) -> bool:
@@ -367,7 +378,8 @@ def open_result_dir(directory: str | Path, sweep: Sweep, meta: dict | None = Non
         if stale(directory) and not reuse_stale:
             log(f"{directory} was trained by other training code (toysuper "
                 f"{config.get('versions', {}).get('toysuper', '?')}, code "
-                f"{config.get('training_code', 'unrecorded')}; this is {training_code()}): "
+                f"{config.get('training_code', 'unrecorded')}; this is "
+                f"{training_code(sweep.model.kind)}): "
                 "training it again (reuse_stale=True, or --reuse-stale, keeps it)")
             meta = _meta(directory) | (meta or {})
             _discard(directory)

@@ -67,6 +67,27 @@ def closed_form_losses_2in1(r, p) -> dict[str, np.ndarray]:
             "antipodal": (1 + r) * p**2 / 6}
 
 
+def closed_form_losses_3in2(r, p) -> dict[str, np.ndarray]:
+    """The same closed forms for n=3, m=2 (features 1 and 2 of importance 1, the extra feature
+    of importance r, all at density p): each candidate is the 2-in-1 pieces side by side in
+    orthogonal dimensions, W entries in {0, +-1}, b = 0 on represented features and p/2 on a
+    dropped one (`CANDIDATES[(3, 2)]` without the triangle, which the paper gives no form for):
+
+        extra not learned: r (p/3 - p^2/4)
+        extra dedicated, one dropped: p/3 - p^2/4
+        extra antipodal with another: (1 + r) p^2 / 6
+        other two antipodal (extra dedicated): 2 p^2 / 6.
+    """
+    r, p = np.asarray(r, float), np.asarray(p, float)
+    dropped = p / 3 - p**2 / 4
+    return {"not learned": r * dropped,
+            "dedicated": np.minimum(dropped, np.broadcast_to(p**2 / 3, np.shape(dropped))),
+            "antipodal": (1 + r) * p**2 / 6}
+
+
+CLOSED_FORMS = {(2, 1): closed_form_losses_2in1, (3, 2): closed_form_losses_3in2}
+
+
 @dataclasses.dataclass(frozen=True)
 class Candidate:
     """A candidate solution: W's starting point; its zero entries stay zero."""

@@ -30,9 +30,9 @@ import dataclasses
 import numpy as np
 
 from toysuper.analysis.phase import (
+    CLOSED_FORMS,
     PHASES,
     classify_extra,
-    closed_form_losses_2in1,
     has_superposition,
     majority_phase,
     off_boundary,
@@ -163,21 +163,22 @@ def agreement_by_restarts(d: dict) -> list[float]:
     return out
 
 
-def paper_closed_form_phases(r: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """(r, p) phases of the paper's own theory for n=2, m=1: the argmin of its closed forms
-    (`closed_form_losses_2in1`, biases not re-optimised)."""
-    losses = closed_form_losses_2in1(r[:, None], p[None, :])
+def paper_closed_form_phases(r: np.ndarray, p: np.ndarray, n: int = 2, m: int = 1
+                             ) -> np.ndarray:
+    """(r, p) phases of the paper's own theory: the argmin of its closed forms
+    (`CLOSED_FORMS[(n, m)]`, W in {0, +-1}, biases not re-optimised)."""
+    losses = CLOSED_FORMS[(n, m)](r[:, None], p[None, :])
     names = list(losses)
     shape = (len(r), len(p))
     best = np.argmin(np.stack([np.broadcast_to(losses[k], shape) for k in names]), 0)
     return np.array([PHASES.index(k) for k in names])[best]
 
 
-def compare_with_paper_theory(d: dict) -> dict:
+def compare_with_paper_theory(d: dict, n: int = 2, m: int = 1) -> dict:
     """The empirical diagram against the paper's closed-form theory, and where that theory and
     ours (norms and biases optimised) disagree: the paper's forms fix W = [1, -1] and b = 0 for
     the pair, so they overrate its loss where optimised norms and biases do better."""
-    paper = paper_closed_form_phases(d["r"], d["p"])
+    paper = paper_closed_form_phases(d["r"], d["p"], n, m)
     off = off_boundary(paper)
     differ = paper != d["theory"]
     antipodal = PHASES.index("antipodal")
@@ -234,8 +235,7 @@ def make_analyse(n: int, m: int):
             "first_order": {k: (rounded(v, 4) if isinstance(v, float) else v)
                             for k, v in jump.items()},
         }
-        if (n, m) == (2, 1):  # the paper drew closed forms for this diagram only
-            metrics["paper_closed_form_theory"] = compare_with_paper_theory(d)
+        metrics["paper_closed_form_theory"] = compare_with_paper_theory(d, n, m)
         claims = [
             Claim("dense_no_superposition",
                   "TMS 4: dense features: no superposition; the extra feature is dropped when "

@@ -114,7 +114,7 @@ def analyse(result: Result) -> tuple[dict, list[Claim], dict]:
         "density",
         rounded(loss_ratio, 4), matches))
     data = {"p": p, "D": D, "represented": rep, "theory": th,
-            "labels": [[feature_labels(polytopes(w), N_HIDDEN) for w in row] for row in W]}
+            "labels": [[feature_labels(polytopes(w), len(w)) for w in row] for row in W]}
     return {"per_density": per_density, "loss_tolerance": LOSS_TOL}, claims, data
 
 
