@@ -60,7 +60,7 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path, uninterrupted):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL, "the sweep finished before it could be killed"
-    assert not (tmp_path / "result.npz").exists()
+    assert not (tmp_path / "result.nc").exists()
     resumed = ts.run_sweep(SWEEP, out=tmp_path, **OPTIONS)
     assert_identical(resumed.to_xarray(), uninterrupted)
     assert_identical(ts.load(tmp_path).to_xarray(), uninterrupted)
@@ -144,7 +144,7 @@ def test_write_failure_is_clear_and_leaves_nothing_half_written(tmp_path, monkey
         ts.run_sweep(SWEEP, out=tmp_path, **OPTIONS)
     names = sorted(p.name for p in (tmp_path / "chunks").iterdir())
     assert not [n for n in names if n.endswith(".tmp")], names
-    assert not (tmp_path / "result.npz").exists()
+    assert not (tmp_path / "result.nc").exists()
     assert "000000000-000000002.npz" in manifest(tmp_path)  # the finished chunk is kept
 
 
@@ -249,10 +249,10 @@ def test_leftovers_of_interrupted_writes_are_cleaned_up(small_sweep, tmp_path):
     the next run; the result itself is kept."""
     sweep = small_sweep.smaller(steps=50)
     first = ts.run_sweep(sweep, out=tmp_path, progress=False)
-    (tmp_path / ".result.npz.k1ll3d.tmp").write_bytes(b"half")
+    (tmp_path / ".result.nc.k1ll3d.tmp").write_bytes(b"half")
     ChunkStore(tmp_path).save_chunk(0, 2, {"W": np.zeros(1)})
     again = ts.run_sweep(sweep, out=tmp_path, progress=False)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "result.npz"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "result.nc"]
     np.testing.assert_array_equal(again.dataset["W"].values, first.dataset["W"].values)
 
 
@@ -289,7 +289,7 @@ def test_a_chunk_stamped_with_another_config_is_recomputed(small_sweep, tmp_path
                                     "config not JSON"])
 def test_a_damaged_result_gets_a_one_line_error(small_sweep, tmp_path, damage):
     ts.run_sweep(small_sweep.smaller(steps=50), out=tmp_path, progress=False)
-    result, config = tmp_path / "result.npz", tmp_path / "config.json"
+    result, config = tmp_path / "result.nc", tmp_path / "config.json"
     if damage == "truncated result":
         result.write_bytes(result.read_bytes()[:200])
     elif damage == "garbled result":

@@ -56,7 +56,7 @@ def test_run_writes_the_contract_files(tiny, tmp_path, capsys, name):
                                      for c in metrics["claims"])
     parts = sweep_parts(experiments.REGISTRY[name].sweep("quick", 3))
     for part in parts:  # an experiment of several sweeps keeps each in DIR/PART
-        for file in ("config.json", "result.npz"):
+        for file in ("config.json", "result.nc"):
             assert (tmp_path / part / file).stat().st_size > 0
         config = json.loads((tmp_path / part / "config.json").read_text())
         assert config["experiment"] == name and config["sweep"]["root_seed"] == 3

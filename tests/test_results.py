@@ -1,11 +1,15 @@
 """Result: xarray layout, save/load round trip, best-of-k selection, file modes, reuse only by
 the same training code."""
 
+import json
 import os
 import stat
+import subprocess
+import sys
 
 import numpy as np
 import pytest
+import xarray as xr
 
 import toysuper as ts
 from toysuper import results
@@ -83,7 +87,7 @@ def test_result_files_get_the_mode_the_umask_gives(small_sweep, tmp_path, umask,
     finally:
         os.umask(old)
     files = [p for p in (tmp_path / "r").rglob("*") if p.is_file()]
-    assert {p.name for p in files} == {"config.json", "result.npz"}
+    assert {p.name for p in files} == {"config.json", "result.nc"}
     assert {stat.S_IMODE(p.stat().st_mode) for p in files} == {mode}
 
 
@@ -102,3 +106,36 @@ def test_a_result_of_other_training_code_is_trained_again(small_sweep, tmp_path,
     assert results.read_config(out)["training_code"] == "0" * 16 and results.reusable(out, sweep)
     for r in (kept, again):  # training is deterministic: the same weights either way
         np.testing.assert_array_equal(r.dataset["W"].values, first.dataset["W"].values)
+
+
+def test_a_result_opens_in_xarray_without_toysuper(small_sweep, tmp_path):
+    """result.nc is netCDF: plain xarray opens it, labelled, with the whole config inside."""
+    result = ts.run_sweep(small_sweep.smaller(steps=50), out=tmp_path, progress=False)
+    script = (
+        "import json, sys, xarray as xr\n"
+        f"ds = xr.open_dataset({str(tmp_path / 'result.nc')!r})\n"
+        "assert not any(m.startswith('toysuper') for m in sys.modules)\n"
+        "config = json.loads(ds.attrs['toysuper_config'])\n"
+        "print(json.dumps([config['config_hash'], list(ds['W'].dims), ds['W'].attrs['long_name'],"
+        " float(ds['W'].sum())]))\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True).stdout
+    config_hash, dims, long_name, total = json.loads(out)
+    assert config_hash == result.config_hash
+    assert dims == ["feature_probability", "seed", "feature", "hidden"]
+    assert "feature direction" in long_name
+    assert total == pytest.approx(float(result.dataset["W"].sum()), rel=1e-6)
+
+
+def test_a_result_npz_of_the_previous_format_still_loads(small_sweep, tmp_path):
+    result = ts.run_sweep(small_sweep.smaller(steps=50), out=tmp_path, progress=False)
+    ds = result.dataset
+    header = {"dims": {k: list(v.dims) for k, v in ds.variables.items()},  # the 0.1 format
+              "coords": list(ds.coords), "attrs": ds.attrs,
+              "variable_attrs": {k: v.attrs for k, v in ds.variables.items() if v.attrs}}
+    arrays = {k: v.values for k, v in ds.variables.items()}
+    arrays["__header__"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    np.savez(tmp_path / "result.npz", **arrays)
+    (tmp_path / "result.nc").unlink()
+    old = ts.load(tmp_path)
+    xr.testing.assert_identical(old.dataset, result.dataset)

@@ -1,10 +1,13 @@
 """Results of a sweep: an xarray Dataset plus the sweep that made it; save, load, resume.
 
 A result directory holds
-    config.json   the sweep (full config), its config hash, package versions, caller metadata
-    result.npz    every variable and coordinate of the Dataset, with their dims
+    config.json   the sweep (full config), its config hash, the training-code fingerprint,
+                  package versions, caller metadata
+    result.nc     the Dataset as netCDF, which `xarray.open_dataset` opens without toysuper
+                  (config.json again in its `toysuper_config` attribute); toysuper 0.1 wrote
+                  result.npz, which is still read
     chunks/       checkpoints of an unfinished sweep (see `toysuper.checkpoint`; removed once
-                  result.npz is written)
+                  result.nc is written)
 
 `Result.to_xarray()` has, for a sweep with axes (a1, a2, ...):
     W        (a1, a2, ..., feature, hidden)   feature directions, W[..., i, :] = W_i
@@ -31,6 +34,7 @@ import functools
 import hashlib
 import json
 import platform
+import struct
 import zipfile
 from importlib import metadata
 from pathlib import Path
@@ -45,14 +49,13 @@ from toysuper.checkpoint import (
     atomic_create_bytes,
     atomic_write_bytes,
     log,
-    npz_bytes,
 )
 from toysuper.config import ADVERSARIAL_FIELDS, DATASET_FIELDS, PER_FEATURE_FIELDS, SAE_FIELDS
 from toysuper.evaluation import evaluation_loss, exact_available
 from toysuper.models import MODEL_KINDS, kind_fingerprint
 from toysuper.sweep import Sweep
 
-CONFIG_FILE, RESULT_FILE = "config.json", "result.npz"
+CONFIG_FILE, RESULT_FILE, LEGACY_RESULT_FILE = "config.json", "result.nc", "result.npz"
 
 
 def versions() -> dict[str, str]:
@@ -176,9 +179,10 @@ class Result:
                 data[field] = (feature_dim, np.asarray(value))
             elif axis.name != field:  # vector-valued axis or renamed scalar axis
                 data[field] = ((axis.name, *feature_dim[: axis.values.ndim - 1]), axis.values)
+        coords = {k: narrowed(np.asarray(v)) for k, v in coords.items()}
         ds = xr.Dataset(data, coords=coords,
                         attrs={"config_hash": sweep.config_hash(), "model_kind": sweep.model.kind})
-        return cls(sweep, ds)
+        return cls(sweep, labelled(ds))
 
     @property
     def config_hash(self) -> str:
@@ -239,28 +243,33 @@ class Result:
         return Result(self.sweep, best, (*self.reduced_over, dim))
 
     def save(self, directory: str | Path, meta: dict | None = None) -> Path:
-        """Write config.json and result.npz atomically into `directory`."""
+        """Write config.json and result.nc atomically into `directory`.
+
+        result.nc is netCDF (the 64-bit-offset classic format, written with scipy, so no
+        library beyond toysuper's own is needed): `xarray.open_dataset(DIR / "result.nc")` opens
+        it without toysuper, with the full config.json in its `toysuper_config` attribute and a
+        `long_name` on every variable.
+        """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        write_config(directory, self.sweep, meta or _meta(directory), self.reduced_over)
-        arrays, dims = {}, {}
-        for name, var in self.dataset.variables.items():
-            arrays[str(name)] = var.values
-            dims[str(name)] = list(var.dims)
-        coords = [str(c) for c in self.dataset.coords]
-        header = {"dims": dims, "coords": coords, "attrs": self.dataset.attrs,
-                  "variable_attrs": {str(k): v.attrs for k, v in self.dataset.variables.items()
-                                     if v.attrs}}
-        arrays["__header__"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
-        atomic_write_bytes(directory / RESULT_FILE, npz_bytes(arrays))
+        meta = meta or _meta(directory)
+        write_config(directory, self.sweep, meta, self.reduced_over)
+        ds = self.dataset.copy()
+        ds.attrs = {**ds.attrs, "toysuper_config": (directory / CONFIG_FILE).read_text(),
+                    "title": f"toysuper result, config {self.config_hash}",
+                    "source": f"toysuper {versions().get('toysuper', '')}".strip()}
+        atomic_write_bytes(directory / RESULT_FILE, netcdf_bytes(ds))
         return directory
 
     @classmethod
     def load(cls, directory: str | Path) -> Result:
-        """Read a result directory written by `save` (or by `run_sweep(out=...)`)."""
+        """Read a result directory written by `save` (or by `run_sweep(out=...)`); a result.npz
+        of toysuper 0.1 is read too."""
         directory = Path(directory)
-        if not (directory / RESULT_FILE).exists():
-            parts = sorted(p.parent.name for p in directory.glob(f"*/{RESULT_FILE}"))
+        path = result_path(directory)
+        if path is None:
+            parts = sorted({p.parent.name for name in (RESULT_FILE, LEGACY_RESULT_FILE)
+                            for p in directory.glob(f"*/{name}")})
             if parts:
                 raise FileNotFoundError(
                     f"{directory} holds an experiment of several sweeps: load one of its parts, "
@@ -268,25 +277,85 @@ class Result:
             raise FileNotFoundError(f"{directory} holds no finished result ({RESULT_FILE} missing)")
         config = read_config(directory)
         try:
-            with np.load(directory / RESULT_FILE) as f:
-                header = json.loads(f["__header__"].tobytes().decode())
-                variables = {k: (tuple(d), f[k]) for k, d in header["dims"].items()}
-            coords = {k: variables.pop(k) for k in header["coords"]}
-            ds = xr.Dataset(variables, coords=coords, attrs=header["attrs"])
-            for name, attrs in header.get("variable_attrs", {}).items():
-                ds[name].attrs.update(attrs)
+            ds = read_netcdf(path) if path.name == RESULT_FILE else read_legacy_npz(path)
             sweep = Sweep.from_dict(config["sweep"])
-        except (EOFError, KeyError, TypeError, ValueError, zipfile.BadZipFile) as err:
+        except (EOFError, KeyError, TypeError, ValueError, IndexError, OSError, struct.error,
+                zipfile.BadZipFile) as err:
             raise BrokenFileError(
-                f"{directory / RESULT_FILE} (or its {CONFIG_FILE}) cannot be read "
-                f"({type(err).__name__}: {err}): it is truncated or damaged; train again "
-                "(--overwrite)") from None
+                f"{path} (or its {CONFIG_FILE}) cannot be read ({type(err).__name__}: "
+                f"{' '.join(str(err).split())[:200]}): "
+                "it is truncated or damaged; train again (--overwrite)") from None
         if ds.attrs.get("config_hash") != sweep.config_hash():
             raise BrokenFileError(
-                f"{directory / RESULT_FILE} was written for config {ds.attrs.get('config_hash')}"
-                f", but {directory / CONFIG_FILE} describes config {sweep.config_hash()}: the "
-                "two files belong to different runs; train again (--overwrite)")
+                f"{path} was written for config {ds.attrs.get('config_hash')}, but "
+                f"{directory / CONFIG_FILE} describes config {sweep.config_hash()}: the two files "
+                "belong to different runs; train again (--overwrite)")
         return cls(sweep, ds, tuple(config.get("reduced_over", ())))
+
+
+LONG_NAMES = {  # variable -> long_name, for xarray's own plots
+    "W": "feature direction W_i (input weights)", "W_out": "output weights",
+    "b": "output bias", "W_enc": "encoder weights", "b_dec": "decoder bias",
+    "loss": "final training loss (last log window)", "loss_history": "training loss",
+    "eval_loss": "common evaluation loss", "diverged": "diverged (NaN or inf)",
+    "diverged_step": "step of divergence (-1: never)", "feature_probability":
+    "feature probability p = 1 - S (density)", "importance": "feature importance I_i",
+    "lr": "learning rate", "weight_decay": "weight decay", "seed": "seed",
+    "step": "training step", "snapshot": "training step of the snapshot",
+}
+
+
+def labelled(ds: xr.Dataset) -> xr.Dataset:
+    """`ds` with a `long_name` on every variable `LONG_NAMES` knows (xarray's plots use it)."""
+    for name, var in ds.variables.items():
+        label = LONG_NAMES.get(str(name).removesuffix("_snapshots"))
+        if label and "long_name" not in var.attrs:
+            var.attrs["long_name"] = label + (" (snapshots)" if str(name).endswith("_snapshots")
+                                              else "")
+    return ds
+
+
+def narrowed(values: np.ndarray) -> np.ndarray:
+    """64-bit integer coordinates as int32 where they fit (netCDF classic has no int64)."""
+    if values.dtype == np.int64 and (values.size == 0 or np.abs(values).max() < 2**31):
+        return values.astype(np.int32)
+    return values
+
+
+def netcdf_bytes(ds: xr.Dataset) -> bytes:
+    """`ds` as netCDF (64-bit offset classic format), in memory."""
+    return bytes(ds.to_netcdf(engine="scipy", format="NETCDF3_64BIT"))
+
+
+def read_netcdf(path: Path) -> xr.Dataset:
+    """A result.nc, fully read (the file is closed on return), without the attributes that
+    `Result.save` adds for readers outside toysuper."""
+    with xr.open_dataset(path, engine="scipy") as ds:
+        ds = ds.load()
+    ds.attrs = {k: v for k, v in ds.attrs.items()
+                if k not in ("toysuper_config", "title", "source")}
+    return ds
+
+
+def read_legacy_npz(path: Path) -> xr.Dataset:
+    """A result.npz of toysuper 0.1 (arrays with a JSON header)."""
+    with np.load(path) as f:
+        header = json.loads(f["__header__"].tobytes().decode())
+        variables = {k: (tuple(d), f[k]) for k, d in header["dims"].items()}
+    coords = {k: variables.pop(k) for k in header["coords"]}
+    ds = xr.Dataset(variables, coords=coords, attrs=header["attrs"])
+    for name, attrs in header.get("variable_attrs", {}).items():
+        ds[name].attrs.update(attrs)
+    return ds
+
+
+def result_path(directory: str | Path) -> Path | None:
+    """The finished result file in `directory` (result.nc, or a toysuper 0.1 result.npz), if
+    any."""
+    for name in (RESULT_FILE, LEGACY_RESULT_FILE):
+        if (Path(directory) / name).exists():
+            return Path(directory) / name
+    return None
 
 
 def load(directory: str | Path) -> Result:
@@ -306,7 +375,7 @@ def _meta(directory: Path) -> dict:
 def _discard(directory: Path) -> None:
     """Remove what toysuper wrote for a result: its config, result file and checkpoints (never
     a file it did not write)."""
-    for name in (CONFIG_FILE, RESULT_FILE):
+    for name in (CONFIG_FILE, RESULT_FILE, LEGACY_RESULT_FILE):
         (directory / name).unlink(missing_ok=True)
     ChunkStore(directory).clear()
 
@@ -326,7 +395,7 @@ def stale(directory: str | Path) -> bool:
 def reusable(directory: str | Path, sweep: Sweep) -> bool:
     """Whether `directory` holds the finished result of `sweep`, made by this training code."""
     directory = Path(directory)
-    return ((directory / RESULT_FILE).exists() and not stale(directory)
+    return (result_path(directory) is not None and not stale(directory)
             and read_config(directory).get("config_hash") == sweep.config_hash())
 
 
@@ -349,14 +418,15 @@ def open_result_dir(directory: str | Path, sweep: Sweep, meta: dict | None = Non
             f"out={str(directory)!r} has a {CHUNK_DIR}/ folder holding files toysuper did not "
             f"write ({', '.join(store.foreign()[:5])}): toysuper keeps its checkpoints there, so "
             "choose another directory or move them")
-    unverifiable = ((directory / RESULT_FILE).exists() or store.summary()) and not (
+    unverifiable = (result_path(directory) is not None or store.summary()) and not (
         directory / CONFIG_FILE).exists()
     if directory.is_dir():  # temporary files of writes that a kill interrupted
-        for name in (CONFIG_FILE, RESULT_FILE):
+        for name in (CONFIG_FILE, RESULT_FILE, LEGACY_RESULT_FILE):
             for leftover in directory.glob(f".{name}.*.tmp"):
                 leftover.unlink(missing_ok=True)
     if overwrite and directory.exists():
-        others = [p.name for p in directory.iterdir() if p.name not in (CHUNK_DIR, RESULT_FILE)]
+        others = [p.name for p in directory.iterdir()
+                  if p.name not in (CHUNK_DIR, RESULT_FILE, LEGACY_RESULT_FILE)]
         if not (directory / CONFIG_FILE).exists() and others:
             raise ValueError(
                 f"out={str(directory)!r} is not a toysuper result (no {CONFIG_FILE}; it holds "
@@ -384,7 +454,7 @@ def open_result_dir(directory: str | Path, sweep: Sweep, meta: dict | None = Non
             meta = _meta(directory) | (meta or {})
             _discard(directory)
             write_config(directory, sweep, meta)
-        elif (directory / RESULT_FILE).exists():
+        elif result_path(directory) is not None:
             log(f"{directory} holds the finished result of this config: loading it")
         elif store.summary():
             log(f"resuming in {directory} from {store.summary()}")

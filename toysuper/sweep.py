@@ -579,7 +579,7 @@ def run_sweep(sweep: Sweep, *, out: str | Path | None = None, chunk_size: int | 
       memory_bytes: working-set budget per device for the default chunk size; default
         `memory_budget()`.
     """
-    from toysuper.results import RESULT_FILE, Result, open_result_dir
+    from toysuper.results import Result, open_result_dir, result_path
 
     mesh = model_mesh(devices)
     n_devices = 1 if mesh is None else mesh.size
@@ -606,7 +606,7 @@ def run_sweep(sweep: Sweep, *, out: str | Path | None = None, chunk_size: int | 
     store = (open_result_dir(out, sweep, meta, overwrite, reuse_stale) if out is not None
              else None)
     writes = store is not None and jax.process_index() == 0  # one writer in multi-host runs
-    if store is not None and (Path(out) / RESULT_FILE).exists():
+    if store is not None and result_path(out) is not None:
         if writes:
             store.clear()  # checkpoints left by a run killed after writing its result
         return Result.load(out)

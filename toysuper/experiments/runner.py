@@ -1,8 +1,8 @@
 """Run experiments into result directories and write the reproduction report.
 
 `run_experiment(name, fidelity, seed, out)` writes into `out`:
-    config.json, result.npz   the trained sweep (see `toysuper.results`); an experiment of several
-                              sweeps keeps each in PART/config.json, PART/result.npz
+    config.json, result.nc    the trained sweep (see `toysuper.results`); an experiment of several
+                              sweeps keeps each in PART/config.json, PART/result.nc
     metrics.json              named metrics and the paper's claims with measured value and pass/fail
     NAME.png + NAME.json      each figure with its sidecar (experiment, fidelity, config hash,
                               package version, hardware, runtime)
@@ -26,7 +26,7 @@ import jax
 from toysuper.experiments import FIDELITIES, REGISTRY, get_experiment
 from toysuper.experiments.base import VERDICTS, sweep_parts
 from toysuper.plotting import save_figure
-from toysuper.results import RESULT_FILE, atomic_write_bytes, stale, versions
+from toysuper.results import atomic_write_bytes, result_path, stale, versions
 from toysuper.sweep import run_sweep
 
 METRICS_FILE = "metrics.json"
@@ -67,7 +67,7 @@ def run_experiment(name: str, fidelity: str = "quick", seed: int = 0,
     parts = sweep_parts(sweeps)
     start = time.perf_counter()
     reused = not overwrite and all(
-        (reuse_stale or not stale(out / part)) and (out / part / RESULT_FILE).exists()
+        (reuse_stale or not stale(out / part)) and result_path(out / part) is not None
         for part in parts)
     results = {}
     for part, s in parts.items():  # in order: a part may be built from the results before it

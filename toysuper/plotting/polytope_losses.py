@@ -39,6 +39,7 @@ def plot_polytope_preference(data: dict, fractions: dict[str, float]) -> Figure:
         right.text(x.max() * 1.03, f, name, va="center", fontsize=8)
     right.set(xscale="log", ylim=(0, 1.05), xlabel="1 / (1 - S)",
               ylabel="feature dimensionality D_i", title="Trained, n=400, m=30 (all seeds)")
-    right.legend(fontsize=7, markerscale=2.5, title="polytope", title_fontsize=7)
+    if shown.any():
+        right.legend(fontsize=7, markerscale=2.5, title="polytope", title_fontsize=7)
     fig.tight_layout()
     return fig
