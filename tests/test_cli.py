@@ -2,8 +2,11 @@
 
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
+import yaml
+from PIL import Image
 
 import toysuper as ts
 from toysuper import experiments
@@ -52,6 +55,9 @@ def test_run_writes_the_contract_files(tiny, tmp_path, capsys, name):
             assert path.stat().st_size > 0, path
         sidecar = json.loads((tmp_path / "gallery" / f"{stem}_quick.json").read_text())
         assert sidecar["figure"] == f"{stem}_quick.png" and sidecar["fidelity"] == "quick"
+        assert (tmp_path / f"{stem}.pdf").stat().st_size > 0  # the vector copy
+        with Image.open(tmp_path / f"{stem}.png") as png:  # provenance in the PNG itself
+            assert json.loads(png.text["Source"])["toysuper"] == ts.__version__
     assert metrics["claims"] and all(isinstance(c["passed"], bool) and "measured" in c
                                      for c in metrics["claims"])
     parts = sweep_parts(experiments.REGISTRY[name].sweep("quick", 3))
@@ -60,6 +66,7 @@ def test_run_writes_the_contract_files(tiny, tmp_path, capsys, name):
             assert (tmp_path / part / file).stat().st_size > 0
         config = json.loads((tmp_path / part / "config.json").read_text())
         assert config["experiment"] == name and config["sweep"]["root_seed"] == 3
+        assert {"git_commit", "date", "backend", "device"} <= config["provenance"].keys()
         result = ts.load(tmp_path / part)
         assert result.to_xarray()["W"].dims == (*(a.name for a in result.sweep.axes), "feature",
                                                 "hidden")
@@ -113,3 +120,24 @@ def test_readme_refuses_a_directory_without_results(tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         main(["readme", "--results", str(tmp_path / "none"), "--readme", str(readme)])
     assert exit_info.value.code == 2 and "kept" in readme.read_text()
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out.strip() == f"toysuper {ts.__version__}"
+
+
+def test_citation_and_license_files():
+    """CITATION.cff has the fields the Citation File Format 1.2 requires, cites both papers and
+    carries the package's version; LICENSE is the license pyproject.toml declares."""
+    root = Path(__file__).resolve().parent.parent
+    cff = yaml.safe_load((root / "CITATION.cff").read_text())
+    assert {"cff-version", "message", "title", "authors"} <= cff.keys()
+    assert cff["cff-version"] == "1.2.0" and str(cff["version"]) == ts.__version__
+    titles = [r["title"] for r in cff["references"]]
+    assert titles == ["Toy Models of Superposition",
+                      "Superposition, Memorization, and Double Descent"]
+    assert all(r["type"] == "article" and r["authors"] and r["year"] for r in cff["references"])
+    assert (root / "LICENSE").read_text().startswith(f"{cff['license']} License")
+    assert 'license = { text = "MIT" }' in (root / "pyproject.toml").read_text()

@@ -14,11 +14,10 @@ from toysuper.config import (
     power_space,
 )
 from toysuper.models import MODEL_KINDS, ModelKind, register_kind
+from toysuper.provenance import __version__
 from toysuper.results import Result, load
 from toysuper.sweep import Axis, Sweep, run_sweep
 from toysuper.train import train
-
-__version__ = "0.1.0"
 
 __all__ = [
     "MODEL_KINDS",

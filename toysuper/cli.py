@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from toysuper.experiments import FIDELITIES, REGISTRY
+from toysuper.provenance import __version__
 
 CACHE_ENV = "TOYSUPER_CACHE_DIR"  # where compiled programs persist between runs; "" turns it off
 
@@ -35,6 +36,7 @@ class OneLineErrorParser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineErrorParser(prog="toysuper", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"toysuper {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineErrorParser)
     sub.add_parser("list", help="one line per experiment: name, paper section, description")
 

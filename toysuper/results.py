@@ -53,15 +53,18 @@ from toysuper.checkpoint import (
 from toysuper.config import ADVERSARIAL_FIELDS, DATASET_FIELDS, PER_FEATURE_FIELDS, SAE_FIELDS
 from toysuper.evaluation import evaluation_loss, exact_available
 from toysuper.models import MODEL_KINDS, kind_fingerprint
+from toysuper.provenance import __version__, provenance
 from toysuper.sweep import Sweep
 
 CONFIG_FILE, RESULT_FILE, LEGACY_RESULT_FILE = "config.json", "result.nc", "result.npz"
+OVERWRITE = "(overwrite=True; --overwrite at the command line)"
 
 
 def versions() -> dict[str, str]:
     """Versions of Python, the platform and the packages a result depends on."""
-    out = {"python": platform.python_version(), "platform": platform.platform()}
-    for name in ("toysuper", "jax", "jaxlib", "flax", "optax", "numpy", "xarray"):
+    out = {"python": platform.python_version(), "platform": platform.platform(),
+           "toysuper": __version__}
+    for name in ("jax", "jaxlib", "flax", "optax", "numpy", "xarray"):
         with contextlib.suppress(metadata.PackageNotFoundError):
             out[name] = metadata.version(name)
     return out
@@ -94,7 +97,7 @@ def write_config(directory: Path, sweep: Sweep, meta: dict | None = None,
     config = {"config_hash": sweep.config_hash(),
               "training_code": training_code(sweep.model.kind),
               "sweep": sweep.to_dict(), "reduced_over": list(reduced_over),
-              "versions": versions(), **(meta or {})}
+              "versions": versions(), "provenance": provenance(), **(meta or {})}
     data = json.dumps(config, indent=1).encode()
     if exclusive:
         return atomic_create_bytes(Path(directory) / CONFIG_FILE, data)
@@ -113,10 +116,10 @@ def read_config(directory: Path) -> dict:
         config = json.loads(path.read_text())
     except ValueError as err:
         raise BrokenFileError(f"{path} is not valid JSON ({err}): restore it, or train again "
-                              "(--overwrite)") from None
+                              f"{OVERWRITE}") from None
     if not (isinstance(config, dict) and {"config_hash", "sweep"} <= config.keys()):
         raise BrokenFileError(f"{path} is not a toysuper config (a JSON object with "
-                              "config_hash and sweep): restore it, or train again (--overwrite)")
+                              f"config_hash and sweep): restore it, or train again {OVERWRITE}")
     return config
 
 
@@ -284,12 +287,12 @@ class Result:
             raise BrokenFileError(
                 f"{path} (or its {CONFIG_FILE}) cannot be read ({type(err).__name__}: "
                 f"{' '.join(str(err).split())[:200]}): "
-                "it is truncated or damaged; train again (--overwrite)") from None
+                f"it is truncated or damaged; train again {OVERWRITE}") from None
         if ds.attrs.get("config_hash") != sweep.config_hash():
             raise BrokenFileError(
                 f"{path} was written for config {ds.attrs.get('config_hash')}, but "
                 f"{directory / CONFIG_FILE} describes config {sweep.config_hash()}: the two files "
-                "belong to different runs; train again (--overwrite)")
+                f"belong to different runs; train again {OVERWRITE}")
         return cls(sweep, ds, tuple(config.get("reduced_over", ())))
 
 
@@ -368,7 +371,7 @@ def _meta(directory: Path) -> dict:
     path = directory / CONFIG_FILE
     if not path.exists():
         return {}
-    keep = {"config_hash", "training_code", "sweep", "reduced_over", "versions"}
+    keep = {"config_hash", "training_code", "sweep", "reduced_over", "versions", "provenance"}
     return {k: v for k, v in json.loads(path.read_text()).items() if k not in keep}
 
 
@@ -430,21 +433,21 @@ def open_result_dir(directory: str | Path, sweep: Sweep, meta: dict | None = Non
         if not (directory / CONFIG_FILE).exists() and others:
             raise ValueError(
                 f"out={str(directory)!r} is not a toysuper result (no {CONFIG_FILE}; it holds "
-                f"{', '.join(sorted(others)[:5])}): --overwrite replaces only a result; choose "
+                f"{', '.join(sorted(others)[:5])}): overwrite replaces only a result; choose "
                 "another directory")
         _discard(directory)
     elif unverifiable:
         raise ValueError(
             f"out={str(directory)!r} holds a result or checkpoints but no {CONFIG_FILE}, so "
             "which config made them cannot be checked: choose another directory, or replace "
-            "them (--overwrite)")
+            f"them {OVERWRITE}")
     if (directory / CONFIG_FILE).exists():
         config = read_config(directory)
         found = config.get("config_hash")
         if found != sweep.config_hash():
             raise ValueError(
                 f"out={str(directory)!r} holds a result of config {found}, but this run is config "
-                f"{sweep.config_hash()}: choose another directory or overwrite it (--overwrite)")
+                f"{sweep.config_hash()}: choose another directory or overwrite it {OVERWRITE}")
         if stale(directory) and not reuse_stale:
             log(f"{directory} was trained by other training code (toysuper "
                 f"{config.get('versions', {}).get('toysuper', '?')}, code "

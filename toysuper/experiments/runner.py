@@ -26,6 +26,7 @@ import jax
 from toysuper.experiments import FIDELITIES, REGISTRY, get_experiment
 from toysuper.experiments.base import VERDICTS, sweep_parts
 from toysuper.plotting import save_figure
+from toysuper.provenance import provenance
 from toysuper.results import atomic_write_bytes, result_path, stale, versions
 from toysuper.sweep import run_sweep
 
@@ -95,10 +96,12 @@ def run_experiment(name: str, fidelity: str = "quick", seed: int = 0,
     }
     figures = {}
     for stem, fig in experiment.figures(data).items():
-        png = save_figure(fig, out / f"{stem}.png")
-        sidecar = {"figure": png.name, "experiment": name, "fidelity": fidelity, "seed": seed,
-                   "config_hash": report["config_hash"], "toysuper": versions().get("toysuper"),
+        origin = provenance()
+        sidecar = {"figure": f"{stem}.png", "experiment": name, "fidelity": fidelity,
+                   "seed": seed, "config_hash": report["config_hash"], **origin,
                    "hardware": report["hardware"], "train_seconds": report["train_seconds"]}
+        png = save_figure(fig, out / f"{stem}.png", metadata={
+            "Software": f"toysuper {origin['toysuper']}", "Source": json.dumps(sidecar)})
         write_json(out / f"{stem}.json", sidecar)
         if gallery is not None:
             Path(gallery).mkdir(parents=True, exist_ok=True)
