@@ -245,14 +245,18 @@ def test_a_result_file_under_another_config_file_is_refused(small_sweep, tmp_pat
 
 
 def test_leftovers_of_interrupted_writes_are_cleaned_up(small_sweep, tmp_path):
-    """Temporary files of a killed write, and checkpoints left beside a finished result, go at
-    the next run; the result itself is kept."""
+    """Temporary files of a write killed long ago, and checkpoints left beside a finished
+    result, go at the next run; the result itself, and a write still in flight, are kept."""
     sweep = small_sweep.smaller(steps=50)
     first = ts.run_sweep(sweep, out=tmp_path, progress=False)
-    (tmp_path / ".result.nc.k1ll3d.tmp").write_bytes(b"half")
+    killed, in_flight = tmp_path / ".result.nc.k1ll3d.tmp", tmp_path / ".config.json.0ther.tmp"
+    killed.write_bytes(b"half")
+    os.utime(killed, (time.time() - 7200,) * 2)  # two hours old: no running write owns it
+    in_flight.write_bytes(b"another run is writing this")
     ChunkStore(tmp_path).save_chunk(0, 2, {"W": np.zeros(1)})
     again = ts.run_sweep(sweep, out=tmp_path, progress=False)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "result.nc"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [in_flight.name, "config.json",
+                                                          "result.nc"]
     np.testing.assert_array_equal(again.dataset["W"].values, first.dataset["W"].values)
 
 

@@ -95,3 +95,21 @@ print(float(ts.run_sweep(sweep, progress=False).dataset["loss"]))
 def test_register_kind_bad_input(name, kind, pattern):
     with pytest.raises(ValueError, match=pattern):
         ts.register_kind(name, kind)
+
+
+def test_a_registered_kinds_fingerprint_is_the_same_in_every_process():
+    """A kind with lambdas and comprehensions inside: the same fingerprint in two processes (so
+    its results are reused), another after a change of its code."""
+    script = """
+import dataclasses, toysuper as ts
+from toysuper.models import MODEL_KINDS, kind_fingerprint
+from toysuper.data import sample_sparse_uniform_feature_major as sample
+ts.register_kind("c", dataclasses.replace(MODEL_KINDS["abs_mlp"],
+                 sample=lambda *a: SCALE * [s for s in [sample(*a)]][0]))
+print(kind_fingerprint("c"))
+"""
+    def fingerprint(scale):
+        return subprocess.run([sys.executable, "-c", script.replace("SCALE", scale)],
+                              capture_output=True, text=True, check=True).stdout.strip()
+
+    assert fingerprint("2") == fingerprint("2") != fingerprint("3")

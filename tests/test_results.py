@@ -95,15 +95,17 @@ def test_a_result_of_other_training_code_is_trained_again(small_sweep, tmp_path,
                                                            monkeypatch):
     sweep, out = small_sweep.smaller(steps=50), tmp_path / "r"
     first = ts.run_sweep(sweep, out=out, progress=False)
-    assert results.read_config(out)["training_code"] == results.training_code()
+    first_code = results.read_config(out)["training_code"]
+    assert first_code == results.training_code()
     monkeypatch.setattr(results, "training_code", lambda kind=None: "0" * 16)  # new code
-    assert results.stale(out) and not results.reusable(out, sweep)
+    assert results.stale(out)
     capfd.readouterr()
     kept = ts.run_sweep(sweep, out=out, progress=False, reuse_stale=True)
     assert "finished result of this config: loading it" in capfd.readouterr().err
     again = ts.run_sweep(sweep, out=out, progress=False)
     assert "trained by other training code" in capfd.readouterr().err
-    assert results.read_config(out)["training_code"] == "0" * 16 and results.reusable(out, sweep)
+    assert results.read_config(out)["training_code"] == "0" * 16 and not results.stale(out)
+    assert (out / f"stale-{first_code}" / "result.nc").exists()  # set aside, not deleted
     for r in (kept, again):  # training is deterministic: the same weights either way
         np.testing.assert_array_equal(r.dataset["W"].values, first.dataset["W"].values)
 

@@ -31,6 +31,23 @@ OWN_FILE = re.compile(r"(\d{9}-\d{9}(\.partial)?\.npz|manifest\.json)"
                       r"|\.(\d{9}-\d{9}(\.partial)?\.npz|manifest\.json)\..+\.tmp")
 
 
+def _temporary_copy(path: Path, data: bytes) -> str:
+    """`data` in a new fsynced temporary file beside `path` (.NAME.XXXX.tmp) with the mode the
+    umask gives an ordinary file (mkstemp makes 0600); its name."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.chmod(tmp, 0o666 & ~current_umask())
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return tmp
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write to a temporary file in the same directory, fsync, then rename over `path`.
 
@@ -39,19 +56,14 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         temporary file is left behind and `path` keeps its previous content.
     """
     path = Path(path)
-    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600: give an ordinary file's mode
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        tmp = _temporary_copy(path, data)
+        try:
+            os.replace(tmp, path)
+        except OSError:
+            os.unlink(tmp)
+            raise
     except OSError as err:
-        if tmp is not None:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
         raise OSError(err.errno, f"cannot write {path}: {err.strerror or err}") from err
 
 
@@ -61,22 +73,37 @@ class BrokenFileError(OSError):
 
 
 def atomic_create_bytes(path: Path, data: bytes) -> bool:
-    """Like `atomic_write_bytes`, but only if `path` does not exist yet (a hard link is created
-    exclusively): False, writing nothing, when another process got there first."""
+    """Like `atomic_write_bytes`, but only if `path` does not exist yet: False, writing nothing,
+    when another process got there first. A hard link of the temporary file claims the name
+    exclusively; where the filesystem has no hard links, an exclusive create does."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.create.tmp")
-    atomic_write_bytes(tmp, data)
+    tmp = _temporary_copy(path, data)
     try:
         os.link(tmp, path)
         return True
     except FileExistsError:
         return False
+    except OSError:  # no hard links here (exFAT, some network and FUSE mounts)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        return True
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
 
 
 def current_umask() -> int:
-    """The process umask (read by setting it and putting it back)."""
+    """The process umask: from /proc where it is there (reading it does not change it), else
+    by setting it and putting it back."""
+    with contextlib.suppress(OSError, StopIteration, ValueError):
+        with open("/proc/self/status") as f:
+            return int(next(line for line in f if line.startswith("Umask:")).split()[1], 8)
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
@@ -173,12 +200,13 @@ class ChunkStore:
         self._write(self._name(start, stop, partial=True), arrays)
 
     def foreign(self) -> list[str]:
-        """Files under chunks/ that toysuper did not write (neither its chunk and manifest
-        names nor its temporary files), sorted."""
+        """Entries of chunks/ that toysuper did not write (neither its chunk and manifest names
+        nor its temporary files), sorted; hidden ones (.DS_Store, .ipynb_checkpoints) do not
+        count."""
         if not self.root.is_dir():
             return []
-        return sorted(str(p.relative_to(self.root)) for p in self.root.rglob("*")
-                      if not (p.parent == self.root and OWN_FILE.fullmatch(p.name)))
+        return sorted(str(p.relative_to(self.root)) for p in self.root.iterdir()
+                      if not (OWN_FILE.fullmatch(p.name) or p.name.startswith(".")))
 
     def clear(self) -> None:
         """Remove what toysuper wrote under chunks/, and the folder once it is empty; anything

@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import types
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -262,18 +263,31 @@ def register_kind(name: str, kind: ModelKind) -> None:
         jax.clear_caches()
 
 
-def _describe(obj: Any) -> str:
-    """A stable description of a kind's field: a function by its module, name, bytecode and
-    constants (the same across processes), a partial by its function and arguments."""
+def _describe(obj: Any, depth: int = 0) -> str:
+    """A description of a kind's field that is the same in every process: a function by its
+    module, name, bytecode, constants (nested code, e.g. lambdas, recursively) and closure
+    values; a partial by its function and arguments; a wrapped function by what it wraps."""
+    if depth > 8:
+        return "..."
     if isinstance(obj, functools.partial):
-        return f"partial({_describe(obj.func)}, {obj.args!r}, {sorted(obj.keywords.items())!r})"
+        return (f"partial({_describe(obj.func, depth + 1)}, "
+                f"{[_describe(a, depth + 1) for a in obj.args]}, "
+                f"{sorted((k, _describe(v, depth + 1)) for k, v in obj.keywords.items())})")
+    if hasattr(obj, "__wrapped__"):
+        return f"wraps({_describe(obj.__wrapped__, depth + 1)})"
+    if isinstance(obj, types.CodeType):
+        consts = [_describe(c, depth + 1) for c in obj.co_consts]
+        return f"{obj.co_qualname}:{obj.co_code.hex()}:{consts}"
     code = getattr(obj, "__code__", None)
     if code is not None:
+        cells = [_describe(c.cell_contents, depth + 1) for c in (obj.__closure__ or ())
+                 if c.cell_contents is not obj]
         return (f"{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', '')}:"
-                f"{code.co_code.hex()}:{code.co_consts!r}")
+                f"{_describe(code, depth + 1)}:{cells}")
     if callable(obj):
         return f"{type(obj).__module__}.{type(obj).__qualname__}"
-    return repr(obj)
+    return repr(obj) if isinstance(obj, (int, float, str, bytes, bool, type(None), tuple,
+                                         frozenset)) else type(obj).__qualname__
 
 
 def kind_fingerprint(name: str) -> str:

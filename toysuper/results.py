@@ -28,13 +28,16 @@ plus the hyperparameters that are not axis coordinates (e.g. `importance` (featu
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import dataclasses
 import functools
 import hashlib
 import json
+import os
 import platform
 import struct
+import time
 import zipfile
 from importlib import metadata
 from pathlib import Path
@@ -57,6 +60,8 @@ from toysuper.provenance import __version__, provenance
 from toysuper.sweep import Sweep
 
 CONFIG_FILE, RESULT_FILE, LEGACY_RESULT_FILE = "config.json", "result.nc", "result.npz"
+STALE_DIR = "stale-"  # + the old training-code fingerprint: where a stale result is set aside
+LEFTOVER_SECONDS = 3600  # a temporary file this old belongs to no running write
 OVERWRITE = "(overwrite=True; --overwrite at the command line)"
 
 
@@ -75,10 +80,19 @@ TRAINING_MODULES = ("config", "data", "models", "train", "sweep", "sae", "attack
 
 @functools.cache
 def _package_code() -> str:
+    """sha256 of the training modules' syntax trees without docstrings (so that editing
+    documentation or comments does not make results stale)."""
     digest = hashlib.sha256()
     package = Path(__file__).parent
     for name in TRAINING_MODULES:
-        digest.update(name.encode() + b"\0" + (package / f"{name}.py").read_bytes())
+        tree = ast.parse((package / f"{name}.py").read_text())
+        for node in ast.walk(tree):
+            body = getattr(node, "body", None)
+            if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
+                    and isinstance(body[0].value, ast.Constant)
+                    and isinstance(body[0].value.value, str)):
+                node.body = body[1:] or [ast.Pass()]
+        digest.update(name.encode() + b"\0" + ast.dump(tree).encode())
     return digest.hexdigest()[:16]
 
 
@@ -280,8 +294,14 @@ class Result:
             raise FileNotFoundError(f"{directory} holds no finished result ({RESULT_FILE} missing)")
         config = read_config(directory)
         try:
-            ds = read_netcdf(path) if path.name == RESULT_FILE else read_legacy_npz(path)
             sweep = Sweep.from_dict(config["sweep"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise ValueError(
+                f"{directory / CONFIG_FILE} describes a sweep this toysuper cannot build "
+                f"({' '.join(str(err).split())[:200]}): if it uses a model kind of your own, "
+                "register it first (toysuper.register_kind)") from None
+        try:
+            ds = read_netcdf(path) if path.name == RESULT_FILE else read_legacy_npz(path)
         except (EOFError, KeyError, TypeError, ValueError, IndexError, OSError, struct.error,
                 zipfile.BadZipFile) as err:
             raise BrokenFileError(
@@ -375,6 +395,16 @@ def _meta(directory: Path) -> dict:
     return {k: v for k, v in json.loads(path.read_text()).items() if k not in keep}
 
 
+def _set_aside(directory: Path, name: str) -> None:
+    """Move what toysuper wrote for a result (config, result file, checkpoints) into
+    directory/name/, so that nothing is lost when it is trained again."""
+    target = directory / name
+    target.mkdir(exist_ok=True)
+    for entry in (CONFIG_FILE, RESULT_FILE, LEGACY_RESULT_FILE, CHUNK_DIR):
+        if (directory / entry).exists():
+            os.replace(directory / entry, target / entry)
+
+
 def _discard(directory: Path) -> None:
     """Remove what toysuper wrote for a result: its config, result file and checkpoints (never
     a file it did not write)."""
@@ -393,13 +423,6 @@ def stale(directory: str | Path) -> bool:
     config = read_config(Path(directory))
     kind = config["sweep"].get("model", {}).get("kind")
     return config.get("training_code") != training_code(kind)
-
-
-def reusable(directory: str | Path, sweep: Sweep) -> bool:
-    """Whether `directory` holds the finished result of `sweep`, made by this training code."""
-    directory = Path(directory)
-    return (result_path(directory) is not None and not stale(directory)
-            and read_config(directory).get("config_hash") == sweep.config_hash())
 
 
 def open_result_dir(directory: str | Path, sweep: Sweep, meta: dict | None = None,
@@ -423,10 +446,12 @@ def open_result_dir(directory: str | Path, sweep: Sweep, meta: dict | None = Non
             "choose another directory or move them")
     unverifiable = (result_path(directory) is not None or store.summary()) and not (
         directory / CONFIG_FILE).exists()
-    if directory.is_dir():  # temporary files of writes that a kill interrupted
+    if directory.is_dir():  # temporary files of writes that a kill interrupted long ago
         for name in (CONFIG_FILE, RESULT_FILE, LEGACY_RESULT_FILE):
             for leftover in directory.glob(f".{name}.*.tmp"):
-                leftover.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    if time.time() - leftover.stat().st_mtime > LEFTOVER_SECONDS:
+                        leftover.unlink()
     if overwrite and directory.exists():
         others = [p.name for p in directory.iterdir()
                   if p.name not in (CHUNK_DIR, RESULT_FILE, LEGACY_RESULT_FILE)]
@@ -449,13 +474,14 @@ def open_result_dir(directory: str | Path, sweep: Sweep, meta: dict | None = Non
                 f"out={str(directory)!r} holds a result of config {found}, but this run is config "
                 f"{sweep.config_hash()}: choose another directory or overwrite it {OVERWRITE}")
         if stale(directory) and not reuse_stale:
+            old = config.get("training_code", "unrecorded")
             log(f"{directory} was trained by other training code (toysuper "
-                f"{config.get('versions', {}).get('toysuper', '?')}, code "
-                f"{config.get('training_code', 'unrecorded')}; this is "
-                f"{training_code(sweep.model.kind)}): "
-                "training it again (reuse_stale=True, or --reuse-stale, keeps it)")
+                f"{config.get('versions', {}).get('toysuper', '?')}, code {old}; this is "
+                f"{training_code(sweep.model.kind)}): training it again; the old files are "
+                f"kept in {STALE_DIR}{old}/ (reuse_stale=True, or --reuse-stale, reuses them "
+                "instead)")
             meta = _meta(directory) | (meta or {})
-            _discard(directory)
+            _set_aside(directory, f"{STALE_DIR}{old}")
             write_config(directory, sweep, meta)
         elif result_path(directory) is not None:
             log(f"{directory} holds the finished result of this config: loading it")

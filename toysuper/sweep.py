@@ -585,13 +585,6 @@ def run_sweep(sweep: Sweep, *, out: str | Path | None = None, chunk_size: int | 
     n_devices = 1 if mesh is None else mesh.size
     _require(memory_bytes is None or (isinstance(memory_bytes, int) and memory_bytes > 0),
              "memory_bytes", memory_bytes, "a number of bytes > 0, or None")
-    if memory_bytes is None and MEMORY_ENV not in os.environ:
-        per_model, limit = estimate_bytes_per_model(sweep.model, sweep.train), single_model_limit()
-        _require(per_model <= limit, "model size", f"{per_model / 2**30:.1f} GiB per model",
-                 f"at most {limit / 2**30:.1f} GiB (the working-set estimate of one training "
-                 "step against the memory budget, or half the machine's memory on a CPU): lower "
-                 f"batch_size or n_features, or raise the budget explicitly (memory_bytes=..., "
-                 f"or ${MEMORY_ENV})")
     if chunk_size is None:
         chunk_size = default_chunk_size(sweep, memory_bytes, n_devices)
     _require(isinstance(chunk_size, int) and chunk_size >= 1, "chunk_size", chunk_size,
@@ -603,6 +596,14 @@ def run_sweep(sweep: Sweep, *, out: str | Path | None = None, chunk_size: int | 
     _require(checkpoint_every is None or (isinstance(checkpoint_every, int) and checkpoint_every
              > 0 and checkpoint_every % steps_per_call == 0), "checkpoint_every",
              checkpoint_every, f"a positive multiple of steps_per_call={steps_per_call}")
+    finished = out is not None and result_path(out) is not None  # loading needs no budget
+    if memory_bytes is None and MEMORY_ENV not in os.environ and not finished:
+        per_model, limit = estimate_bytes_per_model(sweep.model, sweep.train), single_model_limit()
+        _require(per_model <= limit, "model size", f"{per_model / 2**30:.1f} GiB per model",
+                 f"at most {limit / 2**30:.1f} GiB (the working-set estimate of one training "
+                 "step against the memory budget, or half the machine's memory on a CPU): lower "
+                 f"batch_size or n_features, or raise the budget explicitly (memory_bytes=..., "
+                 f"or ${MEMORY_ENV})")
     store = (open_result_dir(out, sweep, meta, overwrite, reuse_stale) if out is not None
              else None)
     writes = store is not None and jax.process_index() == 0  # one writer in multi-host runs

@@ -124,14 +124,14 @@ def with_params(result: Result, params: Mapping[str, np.ndarray]) -> Result:
     own evaluation loss (a reduced result keeps its recorded losses)."""
     ds = result.dataset.copy()
     for name, value in params.items():
-        ds[name] = (ds[name].dims, np.asarray(value, ds[name].dtype).reshape(ds[name].shape))
+        ds[name] = ds[name].copy(data=np.asarray(value, ds[name].dtype).reshape(ds[name].shape))
     ds = ds.drop_vars("eval_loss", errors="ignore")
     new = Result(result.sweep, ds, result.reduced_over)
     if result.reduced_over:
         return new
     loss = new.evaluation_loss()
-    ds["loss"] = (loss.dims, loss.values.astype(ds["loss"].dtype))
-    ds["loss_history"] = (ds["loss_history"].dims, np.broadcast_to(
+    ds["loss"] = ds["loss"].copy(data=loss.values.astype(ds["loss"].dtype))
+    ds["loss_history"] = ds["loss_history"].copy(data=np.broadcast_to(
         loss.values[..., None], ds["loss_history"].shape).astype(ds["loss_history"].dtype))
     return Result(result.sweep, ds, result.reduced_over, loss)  # evaluation kept
 

@@ -41,7 +41,7 @@ from toysuper.analysis.phase import (
 )
 from toysuper.analysis.population import population_losses
 from toysuper.config import ModelConfig, TrainConfig
-from toysuper.experiments.base import Claim, Experiment, rounded
+from toysuper.experiments.base import Claim, Experiment, optional, rounded
 from toysuper.plotting.phase import plot_phase_diagrams
 from toysuper.results import Result
 from toysuper.sweep import Axis, Sweep
@@ -188,7 +188,7 @@ def compare_with_paper_theory(d: dict, n: int = 2, m: int = 1) -> dict:
         "theories_differ_at": rounded(np.mean(differ)),
         "ours_superposed_paper_not": int(np.sum(differ & (d["theory"] == antipodal))),
         "paper_superposed_ours_not": int(np.sum(differ & (paper == antipodal))),
-        "paper_onset_density_r1": rounded(onset_density(
+        "paper_onset_density_r1": optional(onset_density(
             paper[int(np.argmin(np.abs(np.log(d["r"]))))] == PHASES.index("antipodal"),
             d["p"]), 4),
     }
