@@ -140,4 +140,5 @@ def test_citation_and_license_files():
                       "Superposition, Memorization, and Double Descent"]
     assert all(r["type"] == "article" and r["authors"] and r["year"] for r in cff["references"])
     assert (root / "LICENSE").read_text().startswith(f"{cff['license']} License")
+    assert f'version = "{ts.__version__}"' in (root / "pyproject.toml").read_text()
     assert 'license = { text = "MIT" }' in (root / "pyproject.toml").read_text()
