@@ -86,12 +86,13 @@ def feature_loss(name: str, p: float, scale: float, bias: float, seed: int = 0) 
                                uniform, jnp.float32(p)))
 
 
+@functools.lru_cache(maxsize=256)
 def optimal_feature_loss(name: str, p: float, seed: int = 0) -> dict[str, float]:
     """min over (r^2, b) of L for polytope `name` at density p.
 
     Returns:
       {"loss": min L, "scale": r^2, "bias": b} (the dedicated feature's optimum is r = 1, b = 0
-      with loss 0).
+      with loss 0); cached per (name, p, seed), so treat it as read-only.
     """
     directions, _ = POLYTOPES[name]
     magnitude, uniform = _draws(len(directions), seed)
