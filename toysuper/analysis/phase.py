@@ -26,6 +26,7 @@ import optax
 from jaxtyping import Array, Float
 
 from toysuper.analysis.geometry import REPRESENTED_NORM
+from toysuper.analysis.polytope_losses import polygon
 from toysuper.analysis.population import population_loss
 from toysuper.models import TiedParams
 
@@ -96,8 +97,6 @@ class Candidate:
     W: np.ndarray  # (n_features, n_hidden)
 
 
-_TRIANGLE = np.stack([np.cos(2 * np.pi * np.arange(3) / 3), np.sin(2 * np.pi * np.arange(3) / 3)],
-                     -1)
 CANDIDATES = {
     (2, 1): (
         Candidate("extra not learned", np.array([[1.0], [0.0]])),
@@ -109,7 +108,7 @@ CANDIDATES = {
         Candidate("extra dedicated, one dropped", np.array([[1.0, 0], [0, 0], [0, 1]])),
         Candidate("extra antipodal with another", np.array([[1.0, 0], [0, 1], [-1, 0]])),
         Candidate("other two antipodal", np.array([[1.0, 0], [-1, 0], [0, 1]])),
-        Candidate("triangle", _TRIANGLE),
+        Candidate("triangle", polygon(3)),
     ),
 }
 
