@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -31,8 +33,7 @@ import numpy as np
 from IPython.display import Image, Markdown
 
 import toysuper as ts
-from toysuper.analysis.phase import PHASES
-from toysuper.experiments.phase import diagrams
+from toysuper.analysis.phase import PHASES, diagrams
 from toysuper.experiments.runner import run_experiment
 
 RESULTS = Path(os.environ.get("TOYSUPER_RESULTS", "../results"))
@@ -71,6 +72,6 @@ ax.legend();
 # The data behind a diagram, as arrays: the phase of every trained model and the theory.
 
 # %%
-d = diagrams(ts.load(RESULTS / "phase_3in2"))
+d = diagrams(ts.load(RESULTS / "phase_3in2").dataset)
 counts = {PHASES[k]: int((d["empirical"] == k).sum()) for k in range(len(PHASES))}
 counts

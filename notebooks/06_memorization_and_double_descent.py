@@ -34,7 +34,6 @@ import numpy as np
 from IPython.display import Image, Markdown, display
 
 import toysuper as ts
-from toysuper.analysis.memorization import held_out_set
 from toysuper.experiments import double_descent as dd
 from toysuper.experiments.runner import claims_table
 from toysuper.plotting.double_descent import plot_double_descent, plot_memorisation_pictures
@@ -44,7 +43,7 @@ LIVE = RESULTS.parent / "notebook_06"
 parts = {name: s.smaller(dataset_seed=1) for name, s in dd.sweep("quick").items()
          if name in ("m2_T64", "m2_T256")}
 for name, s in parts.items():
-    print(name, dict(zip([a.name for a in s.axes], s.shape, strict=True)), s.train.dataset)
+    print(name, dict(zip([a.name for a in s.axes], s.shape, strict=True)), s.train.objective)
 
 # %%
 results = [ts.run_sweep(s, out=LIVE / name) for name, s in parts.items()]
@@ -57,7 +56,7 @@ ds
 # points.
 
 # %%
-held_out = held_out_set(results[0].sweep, dd.TEST_POINTS)
+held_out = dd.held_out_set(results[0].sweep, dd.TEST_POINTS)
 main = dd.series(results, held_out, keep_models=True)
 sizes = np.array(main["size"])
 for k, size in enumerate(sizes):
@@ -66,7 +65,7 @@ for k, size in enumerate(sizes):
           f"||W|| {main['W_norm'][k]:5.2f} ||b|| {main['b_norm'][k]:5.2f}")
 
 # %%
-plot_double_descent(sizes, main, dd.PICTURE_HIDDEN, dd.DENSITY["quick"])
+plot_double_descent(sizes, main, dd.PICTURE_HIDDEN, dd.FIDELITY["quick"].density)
 
 # %%
 chosen = [0, int(np.argmax(main["test_loss"])), len(sizes) - 1]

@@ -57,8 +57,9 @@ def test_training_attack_has_the_asked_norm_on_one_feature_direction():
 
 
 def adversarial_sweep(attack_norms, steps=300):
-    return ts.Sweep(ts.ModelConfig(5, 2), ts.TrainConfig(steps=steps, batch_size=256,
-                                                         log_every=50, adversarial=True),
+    train = ts.TrainConfig(steps=steps, batch_size=256, log_every=50,
+                           objective=ts.AdversarialBatches())
+    return ts.Sweep(ts.ModelConfig(5, 2), train,
                     axes={"attack_norm": attack_norms}, fixed={"feature_probability": 0.05})
 
 
@@ -86,7 +87,8 @@ def test_attack_norm_needs_adversarial_training():
         ts.Sweep(ts.ModelConfig(5, 2), ts.TrainConfig(steps=100),
                  axes={"attack_norm": [0.1, 0.2]})
     with pytest.raises(ValueError, match="attack_norm"):
-        ts.Sweep(ts.ModelConfig(5, 2), ts.TrainConfig(steps=100, adversarial=True),
+        ts.Sweep(ts.ModelConfig(5, 2), ts.TrainConfig(steps=100, objective=ts.AdversarialBatches()),
                  fixed={"attack_norm": -0.1})
     with pytest.raises(ValueError, match=r"model\.kind"):
-        ts.Sweep(ts.ModelConfig(5, 2, "abs_mlp"), ts.TrainConfig(steps=100, adversarial=True))
+        ts.Sweep(ts.ModelConfig(5, 2, "abs_mlp"),
+                 ts.TrainConfig(steps=100, objective=ts.AdversarialBatches()))

@@ -14,8 +14,8 @@ import pytest
 
 import toysuper as ts
 from toysuper import checkpoint as checkpoint_module
-from toysuper import results
-from toysuper import sweep as sweep_module
+from toysuper import engine, results
+from toysuper import sweep as runner
 from toysuper.checkpoint import ChunkStore
 from toysuper.results import write_config
 
@@ -69,14 +69,14 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path, uninterrupted):
 
 def test_mid_chunk_resume_continues_from_saved_step(tmp_path, uninterrupted, monkeypatch,
                                                      interrupting):
-    real, calls = sweep_module._advance_chunk, []
+    real, calls = engine._advance_chunk, []
     # chunk 0 takes 15 calls of 200 steps: stop inside it, after 5
-    monkeypatch.setattr(sweep_module, "_advance_chunk", interrupting(real, calls, after=5))
+    monkeypatch.setattr(engine, "_advance_chunk", interrupting(real, calls, after=5))
     with pytest.raises(KeyboardInterrupt):
         ts.run_sweep(SWEEP, out=tmp_path, **OPTIONS)
     assert list(manifest(tmp_path)) == ["000000000-000000002.partial.npz"]
     calls.clear()
-    monkeypatch.setattr(sweep_module, "_advance_chunk", interrupting(real, calls))
+    monkeypatch.setattr(engine, "_advance_chunk", interrupting(real, calls))
     resumed = ts.run_sweep(SWEEP, out=tmp_path, **OPTIONS)
     assert len(calls) == 3 * 15 - 5  # only the steps not yet taken
     assert_identical(resumed.to_xarray(), uninterrupted)
@@ -86,11 +86,11 @@ def test_resuming_with_another_call_size_ends_at_the_configured_step(
         tmp_path, uninterrupted, monkeypatch, interrupting):
     """Interrupted at step 1,000 (calls of 200), resumed with calls of 300: one call of 200
     realigns, and the run ends at step 3,000 with every loss window, as if never stopped."""
-    real, calls = sweep_module._advance_chunk, []
-    monkeypatch.setattr(sweep_module, "_advance_chunk", interrupting(real, calls, after=5))
+    real, calls = engine._advance_chunk, []
+    monkeypatch.setattr(engine, "_advance_chunk", interrupting(real, calls, after=5))
     with pytest.raises(KeyboardInterrupt):
         ts.run_sweep(SWEEP, out=tmp_path, **OPTIONS)
-    monkeypatch.setattr(sweep_module, "_advance_chunk", real)
+    monkeypatch.setattr(engine, "_advance_chunk", real)
     resumed = ts.run_sweep(SWEEP, out=tmp_path, **OPTIONS | {"steps_per_call": 300,
                                                            "checkpoint_every": 300})
     assert resumed.dataset["loss_history"].shape[-1] == SWEEP.train.steps // 100
@@ -111,8 +111,8 @@ def test_a_saved_chunk_of_the_wrong_length_is_recomputed(tmp_path, uninterrupted
 
 def test_corrupt_or_truncated_chunks_are_recomputed(tmp_path, uninterrupted, monkeypatch, capsys,
                                                      interrupting):
-    real, calls = sweep_module.train_chunk, []
-    monkeypatch.setattr(sweep_module, "train_chunk", interrupting(real, calls, after=2))
+    real, calls = engine.train_chunk, []
+    monkeypatch.setattr(runner, "train_chunk", interrupting(real, calls, after=2))
     with pytest.raises(KeyboardInterrupt):
         ts.run_sweep(SWEEP, out=tmp_path, **OPTIONS)
     first, second = sorted((tmp_path / "chunks").glob("*[0-9].npz"))
@@ -121,7 +121,7 @@ def test_corrupt_or_truncated_chunks_are_recomputed(tmp_path, uninterrupted, mon
     first.write_bytes(bytes(data))
     second.write_bytes(second.read_bytes()[:100])  # truncated
     calls.clear()
-    monkeypatch.setattr(sweep_module, "train_chunk", interrupting(real, calls))
+    monkeypatch.setattr(runner, "train_chunk", interrupting(real, calls))
     resumed = ts.run_sweep(SWEEP, out=tmp_path, **OPTIONS)
     assert len(calls) == 3  # both damaged chunks and the missing one
     assert capsys.readouterr().err.count("does not match its checksum") == 2

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import toysuper as ts
-from toysuper import sweep as sweep_module
+from toysuper import engine
 from toysuper.data import dataset_keys, densify, min_max_active, sparse_dataset
 from toysuper.models import TiedParams, weighted_mse_rows, weighted_mse_sparse
 from toysuper.train import point_key
@@ -80,7 +80,7 @@ def finite_sweep(layout="sparse", capacity=64, sizes=(2, 16, 64), steps=400):
     return ts.Sweep(
         ts.ModelConfig(80, 2),
         ts.TrainConfig(steps=steps, log_every=100, schedule="warmup_cosine", warmup_steps=20,
-                       dataset=ts.DatasetConfig(capacity, 24, layout)),
+                       objective=ts.FixedDataset(capacity, 24, layout)),
         axes={"dataset_size": list(sizes), "seed": range(2)},
         fixed={"feature_probability": 0.05, "weight_decay": 0.01})
 
@@ -98,9 +98,9 @@ def test_sparse_and_dense_layouts_train_the_same_models():
 
 def test_padding_does_not_change_a_model_and_size_is_traced():
     padded = ts.run_sweep(finite_sweep(capacity=64, sizes=(16, 64)), progress=False).dataset
-    before = sweep_module._advance_chunk._cache_size()
+    before = engine._advance_chunk._cache_size()
     exact = ts.run_sweep(finite_sweep(capacity=64, sizes=(16, 40)), progress=False).dataset
-    assert sweep_module._advance_chunk._cache_size() == before  # a new size: no recompile
+    assert engine._advance_chunk._cache_size() == before  # a new size: no recompile
     alone = ts.run_sweep(finite_sweep(capacity=16, sizes=(16,)), progress=False).dataset
     for ds in (exact, alone):
         np.testing.assert_allclose(padded["W"].sel(dataset_size=16), ds["W"].sel(dataset_size=16),
@@ -127,11 +127,11 @@ def test_two_points_are_memorised_and_many_are_not():
 
 
 def test_dataset_inputs_are_validated():
-    dataset = ts.DatasetConfig(64, 24)
-    train = ts.TrainConfig(steps=100, dataset=dataset)
+    dataset = ts.FixedDataset(64, 24)
+    train = ts.TrainConfig(steps=100, objective=dataset)
     with pytest.raises(ValueError, match=r"dataset\.max_active"):
         ts.Sweep(ts.ModelConfig(80, 2),
-                 ts.TrainConfig(steps=100, dataset=ts.DatasetConfig(64, 4)),
+                 ts.TrainConfig(steps=100, objective=ts.FixedDataset(64, 4)),
                  fixed={"feature_probability": 0.05})
     with pytest.raises(ValueError, match="dataset_size"):
         ts.Sweep(ts.ModelConfig(80, 2), train, axes={"dataset_size": [8, 65]},
@@ -141,7 +141,7 @@ def test_dataset_inputs_are_validated():
                  fixed={"feature_probability": np.linspace(0.01, 0.05, 80)})
     with pytest.raises(ValueError, match=r"model\.kind"):
         ts.Sweep(ts.ModelConfig(80, 2, "abs_mlp"), train, fixed={"feature_probability": 0.05})
-    with pytest.raises(ValueError, match=r"only with TrainConfig"):
+    with pytest.raises(ValueError, match=r"only with the objective FixedDataset"):
         ts.Sweep(ts.ModelConfig(80, 2), ts.TrainConfig(steps=100), axes={"dataset_size": [8]})
     with pytest.raises(ValueError, match=r"dataset\.layout"):
-        ts.DatasetConfig(64, 24, "csr")
+        ts.FixedDataset(64, 24, "csr")

@@ -5,12 +5,11 @@ import numpy as np
 import pytest
 
 import toysuper as ts
-from toysuper.analysis.population import population_losses
 from toysuper.data import dataset_keys
 from toysuper.evaluation import exact_available
 from toysuper.models import TiedParams
+from toysuper.objectives.population import population_losses
 from toysuper.results import Result
-from toysuper.train import dataset_loss
 
 
 def constructed(sweep: ts.Sweep, W: np.ndarray, b: np.ndarray, training_loss: np.ndarray
@@ -107,12 +106,12 @@ def test_evaluation_of_a_fixed_dataset_is_its_training_loss():
     """Henighan et al. keep the lowest training loss: on a fixed set it carries no noise."""
     sweep = ts.Sweep(ts.ModelConfig(50, 2),
                      ts.TrainConfig(steps=200, log_every=100, schedule="constant",
-                                    dataset=ts.DatasetConfig(capacity=32, max_active=16)),
+                                    objective=ts.FixedDataset(capacity=32, max_active=16)),
                      axes={"seed": range(2)},
                      fixed={"feature_probability": 0.05, "dataset_size": 32})
     result = ts.run_sweep(sweep, progress=False)
     hyper = ts.Hyper.create(50, feature_probability=0.05, dataset_size=32)
     W, b = result.dataset["W"].values, result.dataset["b"].values
-    expected = [float(dataset_loss(dataset_keys(0)[0], hyper, sweep.model, sweep.train)(
-        TiedParams(jnp.asarray(W[k]), jnp.asarray(b[k])))) for k in range(2)]
+    expected = [float(sweep.train.objective.loss(dataset_keys(0)[0], hyper, sweep.model, 0)(
+        TiedParams(jnp.asarray(W[k]), jnp.asarray(b[k])), 0)) for k in range(2)]
     np.testing.assert_allclose(result.evaluation_loss().values, expected, rtol=1e-5)

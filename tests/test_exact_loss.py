@@ -7,17 +7,10 @@ import pytest
 from scipy import integrate
 
 import toysuper as ts
-from toysuper.analysis.onehot import (
-    dead_bias,
-    hessian_spectrum,
-    kgon,
-    kgon_critical_point,
-    one_hot_loss,
-    relu_moment_integral,
-    relu_square_integral,
-)
-from toysuper.analysis.population import quadrature, subset_weights
+from toysuper.analysis.onehot import dead_bias, hessian_spectrum, kgon, kgon_critical_point
 from toysuper.models import TiedParams, apply_relu_output
+from toysuper.objectives.one_hot import one_hot_loss, relu_moment_integral, relu_square_integral
+from toysuper.objectives.population import quadrature, subset_weights
 from toysuper.train import point_key
 
 
@@ -91,7 +84,7 @@ def test_dead_feature_bias_is_optimal():
 def one_hot_sweep(seeds=12, steps=6000):
     return ts.Sweep(ts.ModelConfig(6, 2), ts.TrainConfig(steps=steps, log_every=200,
                                                          schedule="linear",
-                                                         exact_loss="one_hot"),
+                                                         objective=ts.OneHotLoss()),
                     axes={"seed": range(seeds)}, fixed={"lr": 0.01, "weight_decay": 0.0})
 
 
@@ -118,11 +111,10 @@ def test_exact_training_reaches_the_optimum_of_the_dense_two_feature_model():
     replaced by its mean, or an antipodal pair, both p/3 - p^2/4); noise-free training on the
     quadrature loss gets there, and its last logged loss is the population loss of its weights."""
     sweep = ts.Sweep(ts.ModelConfig(2, 1), ts.TrainConfig(steps=4000, log_every=100,
-                                                          exact_loss="population",
-                                                          exact_resolution=64),
+                                                          objective=ts.PopulationLoss(64)),
                      axes={"seed": range(4)}, fixed={"feature_probability": 1.0})
     ds = ts.run_sweep(sweep, progress=False).to_xarray()
-    from toysuper.analysis.population import population_losses
+    from toysuper.objectives.population import population_losses
 
     final = population_losses(ds["W"].values, ds["b"].values, np.ones(2), np.ones(2),
                               resolution=64)
@@ -140,9 +132,9 @@ def test_exact_training_in_a_sweep_equals_a_single_run():
 
 
 @pytest.mark.parametrize("kwargs, field", [
-    ({"kind": "linear", "exact_loss": "one_hot"}, "model.kind"),
-    ({"n": 8, "exact_loss": "population", "exact_resolution": 8}, "exact_resolution"),
-    ({"exact_loss": "sampled"}, "exact_loss"),
+    ({"kind": "linear", "objective": ts.OneHotLoss()}, "model.kind"),
+    ({"n": 8, "objective": ts.PopulationLoss(8)}, "exact_resolution"),
+    ({"objective": "population"}, "objective"),
 ])
 def test_exact_loss_bad_input_names_the_field(kwargs, field):
     with pytest.raises(ValueError, match=field):

@@ -13,8 +13,7 @@ from toysuper.analysis.correlation import (
     is_collapsed,
     within_cosines,
 )
-from toysuper.config import FeatureSets
-from toysuper.data import sample_feature_sets_feature_major
+from toysuper.data import FeatureSets, sample_feature_sets_feature_major
 
 SETS = FeatureSets((("correlated", 3), ("anticorrelated", 4), ("independent", 2),
                     ("anticorrelated", 2)))
@@ -77,19 +76,20 @@ def test_validation_names_the_field():
     with pytest.raises(ValueError, match="feature_sets size"):
         FeatureSets((("correlated", 0),))
     with pytest.raises(ValueError, match="n_features=5"):
-        ts.Sweep(ts.ModelConfig(5, 2), ts.TrainConfig(steps=100, feature_sets=FeatureSets(
-            (("correlated", 2), ("correlated", 2)))))
-    with pytest.raises(ValueError, match=r"model\.kind"):
-        ts.Sweep(ts.ModelConfig(4, 2, "abs_mlp"), ts.TrainConfig(steps=100, feature_sets=(
+        ts.Sweep(ts.ModelConfig(5, 2), ts.TrainConfig(steps=100, objective=ts.FreshBatches(
             FeatureSets((("correlated", 2), ("correlated", 2))))))
+    with pytest.raises(ValueError, match=r"model\.kind"):
+        ts.Sweep(ts.ModelConfig(4, 2, "abs_mlp"), ts.TrainConfig(
+            steps=100, objective=ts.FreshBatches(FeatureSets((("correlated", 2),
+                                                              ("correlated", 2))))))
 
 
 def test_config_round_trips_and_old_hashes_unchanged(small_sweep):
     sets = FeatureSets((("correlated", 2), ("anticorrelated", 3)))
     sweep = ts.Sweep(ts.ModelConfig(5, 2), ts.TrainConfig(steps=100, log_every=50,
-                                                          feature_sets=sets))
+                                                          objective=ts.FreshBatches(sets)))
     again = ts.Sweep.from_dict(sweep.to_dict())
-    assert again.train.feature_sets == sets and again.config_hash() == sweep.config_hash()
+    assert again.train.objective.feature_sets == sets and again.config_hash() == sweep.config_hash()
     assert "feature_sets" not in small_sweep.to_dict()["train"]
 
 
@@ -98,7 +98,8 @@ def test_sets_train_differently_from_independent_features():
     for interference: a learning difference the sampler must produce."""
     def final_loss(sets):
         sweep = ts.Sweep(ts.ModelConfig(2, 1), ts.TrainConfig(
-            steps=2000, batch_size=512, log_every=100, feature_sets=FeatureSets(sets)),
+            steps=2000, batch_size=512, log_every=100,
+            objective=ts.FreshBatches(FeatureSets(sets))),
             fixed={"feature_probability": 0.5, "seed": 0})
         r = ts.run_sweep(sweep, progress=False).to_xarray()
         return float(r["loss"]), r["W"].values[:, 0]

@@ -6,32 +6,32 @@ import pytest
 from shapes import regular_polygon
 
 import toysuper as ts
-from toysuper.analysis import represented
+from toysuper.analysis import clusters, represented
 from toysuper.experiments import geometry, perturb_feature, sparsity_sweep
 
 
 def test_enrichment_counts_the_window_against_windows_beside_it():
     D = np.array([0.5] * 12 + [0.512, 0.488, 0.489] + [0.2])  # 12 in, 1 and 2 beside, 1 far
-    out = geometry.enrichment(D, 0.5)
+    out = clusters.enrichment(D, 0.5)
     assert (out["centre"], out["side"]) == (12, 1.5)
     assert out["enrichment"] == pytest.approx(8.0)
-    top = geometry.enrichment(np.array([1.0] * 12 + [0.99] * 7), 1.0)  # one side only
+    top = clusters.enrichment(np.array([1.0] * 12 + [0.99] * 7), 1.0)  # one side only
     assert (top["centre"], top["side"]) == (12, 7)
-    assert geometry.is_cluster(out) and not geometry.is_cluster(top)  # top: 1.7x, not 2x
-    assert not geometry.is_cluster(geometry.enrichment(np.array([0.4] * 9), 0.4))  # too few
+    assert clusters.is_cluster(out) and not clusters.is_cluster(top)  # top: 1.7x, not 2x
+    assert not clusters.is_cluster(clusters.enrichment(np.array([0.4] * 9), 0.4))  # too few
 
 
 def test_neighbouring_fractions_are_not_each_others_background():
     """3/8 and 2/5 are 0.025 apart: a pure cluster at each must be a cluster at each."""
     D = np.array([0.375] * 30 + [0.4] * 30)
-    assert geometry.is_cluster(geometry.enrichment(D, 0.375))
-    assert geometry.is_cluster(geometry.enrichment(D, 0.4))
+    assert clusters.is_cluster(clusters.enrichment(D, 0.375))
+    assert clusters.is_cluster(clusters.enrichment(D, 0.4))
 
 
 def test_a_smooth_spread_of_dimensionalities_has_no_cluster():
     D = np.random.default_rng(0).uniform(0.3, 0.8, 5000)
-    assert not any(geometry.is_cluster(geometry.enrichment(D, f))
-                   for f in geometry.FRACTIONS.values())
+    assert not any(clusters.is_cluster(clusters.enrichment(D, f))
+                   for f in clusters.FRACTIONS.values())
 
 
 def test_a_sticky_plateau_is_long_and_flat():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import toysuper as ts
-from toysuper import sweep as sweep_module
+from toysuper import engine
 from toysuper.analysis.memorization import (
     data_dimensionality,
     describe,
@@ -67,12 +67,12 @@ def test_held_out_loss_of_the_zero_model_is_one_and_of_a_bias_its_closed_form():
 def test_models_in_turn_equal_models_in_a_batch(monkeypatch):
     sweep = ts.Sweep(ts.ModelConfig(60, 2),
                      ts.TrainConfig(steps=200, log_every=100,
-                                    dataset=ts.DatasetConfig(32, 16)),
+                                    objective=ts.FixedDataset(32, 16)),
                      axes={"dataset_size": [8, 32], "seed": range(2)},
                      fixed={"feature_probability": 0.05})
     results = {}
     for in_turn in (True, False):
-        monkeypatch.setattr(sweep_module, "models_in_turn", lambda m, t, v=in_turn: v)
+        monkeypatch.setattr(engine, "models_in_turn", lambda m, t, v=in_turn: v)
         jax.clear_caches()
         results[in_turn] = ts.run_sweep(sweep, progress=False).dataset
     np.testing.assert_allclose(results[True]["loss_history"], results[False]["loss_history"],
@@ -108,5 +108,5 @@ def test_the_weight_decay_ablation_keeps_the_papers_total_decay():
     from toysuper.experiments import double_descent as dd
 
     for fidelity in ("quick", "paper"):
-        total = dd.ablation_weight_decay(fidelity) * dd.STEPS[fidelity]
+        total = dd.ablation_weight_decay(fidelity) * dd.FIDELITY[fidelity].steps
         assert total == pytest.approx(dd.PAPER_ABLATION_WEIGHT_DECAY * 50_000)

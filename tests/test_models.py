@@ -7,16 +7,16 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from toysuper.analysis.population import population_loss
-from toysuper.config import ModelConfig
 from toysuper.data import sample_sparse_uniform, sample_sparse_uniform_feature_major
 from toysuper.models import (
     MODEL_KINDS,
     MLPParams,
+    ModelConfig,
     TiedParams,
     weighted_mse,
     weighted_mse_feature_major,
 )
+from toysuper.objectives.population import population_loss
 
 
 def test_apply_matches_paper_formulas():

@@ -20,9 +20,9 @@ from toysuper.analysis.phase import (
     single_feature_optimum,
     theory_grid,
 )
-from toysuper.analysis.population import population_loss
 from toysuper.data import sample_sparse_uniform
 from toysuper.models import TiedParams, weighted_mse
+from toysuper.objectives.population import population_loss
 
 NOT_LEARNED, DEDICATED, ANTIPODAL, OTHER = (PHASES.index(p) for p in PHASES)
 

@@ -11,8 +11,8 @@ from toysuper.analysis.polytope_losses import (
     optimal_feature_loss,
     unrepresented_loss,
 )
-from toysuper.analysis.population import population_loss
 from toysuper.models import TiedParams
+from toysuper.objectives.population import population_loss
 
 
 @pytest.mark.parametrize("name", ["digon", "triangle", "tetrahedron"])

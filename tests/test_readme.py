@@ -14,3 +14,11 @@ def test_python_quick_start_runs_verbatim(tmp_path):
     subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True, timeout=600,
                    env=os.environ | {"MPLBACKEND": "Agg"}, capture_output=True)
     assert (tmp_path / "intro.png").stat().st_size > 10_000
+
+
+def test_every_other_python_example_runs():
+    """The README's other Python blocks (configs of each objective) are complete and valid."""
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)[1:]
+    assert blocks
+    for code in blocks:
+        exec(compile(code, "README.md", "exec"), {})

@@ -7,7 +7,9 @@ import pytest
 
 import toysuper as ts
 from toysuper.analysis.dictionary import code_statistics, max_cosines, recovery
-from toysuper.sae import SAEParams, SourceModels, dictionary, encode, sample_activations
+from toysuper.objectives import SourceModels, SparseAutoencoderTraining
+from toysuper.objectives.sparse_autoencoder import sample_activations
+from toysuper.sae import SAEParams, dictionary, encode
 
 
 def random_sae(L=8, m=3, seed=0):
@@ -73,12 +75,18 @@ def test_activations_are_the_toy_models_hidden_vectors():
     assert np.mean(cos.max(-1) > 0.9999) > 0.75  # mostly one active feature: along some W_i
 
 
+def sae_train(steps=100, **kwargs) -> ts.TrainConfig:
+    """A TrainConfig of SAEs on the pentagon's activations."""
+    return ts.TrainConfig(steps=steps, objective=SparseAutoencoderTraining(pentagon_source()),
+                          **kwargs)
+
+
 def test_sae_learns_the_pentagon_directions():
     """A learning threshold: TopK (k=1) SAEs with 10 latents on a sparse pentagon's activations
     find all five directions at cosine > 0.95 for most seeds."""
     source = pentagon_source()
     sweep = ts.Sweep(ts.ModelConfig(10, 2, "sae_topk"),
-                     ts.TrainConfig(steps=1500, batch_size=512, source=source),
+                     sae_train(steps=1500, batch_size=512),
                      axes={"seed": range(4)},
                      fixed={"active_latents": 1, "lr": 3e-3, "weight_decay": 0.0})
     ds = ts.run_sweep(sweep, progress=False).to_xarray()
@@ -91,14 +99,14 @@ def test_sae_learns_the_pentagon_directions():
 @pytest.mark.parametrize("make, field", [
     (lambda: ts.Sweep(ts.ModelConfig(8, 2, "sae_relu"), ts.TrainConfig(steps=100)), "source"),
     (lambda: ts.Sweep(ts.ModelConfig(8, 3, "sae_relu"),
-                      ts.TrainConfig(steps=100, source=pentagon_source())), "n_hidden"),
+                      sae_train()), "n_hidden"),
     (lambda: ts.Sweep(ts.ModelConfig(8, 2, "sae_topk"),
-                      ts.TrainConfig(steps=100, source=pentagon_source())), "active_latents"),
+                      sae_train()), "active_latents"),
     (lambda: ts.Sweep(ts.ModelConfig(8, 2, "sae_relu"),
-                      ts.TrainConfig(steps=100, source=pentagon_source()),
+                      sae_train(),
                       axes={"source_index": [0, 1]}), "source_index"),
     (lambda: ts.Sweep(ts.ModelConfig(8, 2, "sae_relu"),
-                      ts.TrainConfig(steps=100, source=pentagon_source()),
+                      sae_train(),
                       axes={"dictionary_size": [4, 9]}), "dictionary_size"),
     (lambda: ts.Sweep(ts.ModelConfig(5, 2), ts.TrainConfig(steps=100),
                       fixed={"l1_coefficient": 0.1}), "l1_coefficient"),
@@ -111,10 +119,10 @@ def test_sae_bad_input_names_the_field(make, field):
 
 def test_sae_sweep_round_trips_through_its_config(tmp_path):
     sweep = ts.Sweep(ts.ModelConfig(6, 2, "sae_relu"),
-                     ts.TrainConfig(steps=100, batch_size=64, source=pentagon_source()),
+                     sae_train(batch_size=64),
                      axes={"l1_coefficient": [0.01, 0.1]}, fixed={"weight_decay": 0.0})
     ts.run_sweep(sweep, out=tmp_path, progress=False)
     loaded = ts.load(tmp_path)
     assert loaded.sweep.config_hash() == sweep.config_hash()
-    assert loaded.sweep.train.source == sweep.train.source
+    assert loaded.sweep.train == sweep.train
     assert loaded.to_xarray()["b_dec"].dims == ("l1_coefficient", "hidden")

@@ -14,7 +14,7 @@ SCRIPT = textwrap.dedent("""
     import jax
     import numpy as np
     import toysuper as ts
-    from toysuper import sweep as sweep_module
+    from toysuper import engine
 
     devices = jax.devices()
     assert len(devices) == 4, devices
@@ -36,7 +36,7 @@ SCRIPT = textwrap.dedent("""
         two = ts.run_sweep(sweep, devices=devices[:1], chunk_size=2, progress=False).dataset
         four = ts.run_sweep(sweep, devices=devices, chunk_size=6, progress=False).dataset
         out[name] = {
-            "in_turn": sweep_module.models_in_turn(sweep.model, sweep.train),
+            "in_turn": engine.models_in_turn(sweep.model, sweep.train),
             "W_rel_diff": float(np.max(np.abs(whole["W"].values - four["W"].values))
                                 / np.max(np.abs(whole["W"].values))),
             "loss_rel_diff": float(np.max(np.abs(whole["loss"].values - four["loss"].values)
@@ -45,11 +45,11 @@ SCRIPT = textwrap.dedent("""
                              for k in ("W", "b", "loss_history")),
         }
     sweep = cases["batched"]
-    mesh = sweep_module.model_mesh(devices)
-    state = sweep_module._init_chunk(jax.tree.map(lambda x: x[:8], sweep.grid_hyper()),
+    mesh = engine.model_mesh(devices)
+    state = engine._init_chunk(jax.tree.map(lambda x: x[:8], sweep.grid_hyper()),
                                      np.uint32(0), sweep.model, sweep.train, mesh)
     out["shards"] = len({s.device for s in state.params.W.addressable_shards})
-    out["chunk"] = sweep_module.default_chunk_size(sweep, n_devices=4)
+    out["chunk"] = engine.default_chunk_size(sweep, n_devices=4)
     print(json.dumps(out))
 """)
 

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 import toysuper as ts
-from toysuper import sweep as sweep_module
-from toysuper.sweep import default_chunk_size, segment_steps
+from toysuper import engine
+from toysuper import sweep as runner
+from toysuper.engine import default_chunk_size, segment_steps
 from toysuper.train import point_key
 
 
@@ -49,13 +50,13 @@ def test_point_result_does_not_depend_on_its_sweep(small_sweep):
 
 def test_new_swept_values_do_not_recompile(small_sweep):
     ts.run_sweep(small_sweep, progress=False)
-    before = sweep_module._advance_chunk._cache_size()
+    before = engine._advance_chunk._cache_size()
     other = ts.Sweep(small_sweep.model, small_sweep.train,
                      axes={"feature_probability": np.array([0.7, 0.02]), "seed": [10, 11, 12]},
                      fixed={"importance": np.linspace(1, 0.2, 5), "lr": 3e-3,
                             "weight_decay": 0.05})
     ts.run_sweep(other, progress=False)
-    assert sweep_module._advance_chunk._cache_size() == before
+    assert engine._advance_chunk._cache_size() == before
 
 
 def test_lr_and_weight_decay_are_sweepable(small_sweep):
@@ -70,19 +71,19 @@ def test_lr_and_weight_decay_are_sweepable(small_sweep):
 def test_resume_after_interruption_equals_uninterrupted(small_sweep, tmp_path, monkeypatch,
                                                         interrupting):
     whole = ts.run_sweep(small_sweep, progress=False, chunk_size=2)
-    real, calls = sweep_module.train_chunk, []
-    monkeypatch.setattr(sweep_module, "train_chunk", interrupting(real, calls, after=2))
+    real, calls = engine.train_chunk, []
+    monkeypatch.setattr(runner, "train_chunk", interrupting(real, calls, after=2))
     with pytest.raises(KeyboardInterrupt):
         ts.run_sweep(small_sweep, out=tmp_path, progress=False, chunk_size=2)
     assert len(list((tmp_path / "chunks").glob("*.npz"))) == 2
     calls.clear()
-    monkeypatch.setattr(sweep_module, "train_chunk", interrupting(real, calls))
+    monkeypatch.setattr(runner, "train_chunk", interrupting(real, calls))
     resumed = ts.run_sweep(small_sweep, out=tmp_path, progress=False, chunk_size=2)
     assert len(calls) == 1  # only the missing chunk trained
     np.testing.assert_array_equal(resumed.dataset["W"], whole.dataset["W"])
     assert not (tmp_path / "chunks").exists()
     # a finished directory is loaded, not retrained
-    monkeypatch.setattr(sweep_module, "train_chunk", None)
+    monkeypatch.setattr(runner, "train_chunk", None)
     again = ts.run_sweep(small_sweep, out=tmp_path, progress=False)
     np.testing.assert_array_equal(again.dataset["W"], whole.dataset["W"])
 
@@ -100,7 +101,7 @@ def test_chunk_size_from_memory_and_segments(small_sweep):
     assert default_chunk_size(small_sweep) == 6
     assert default_chunk_size(small_sweep, memory_bytes=100_000) < 6
     assert default_chunk_size(small_sweep, memory_bytes=1) == 1
-    per_model = sweep_module.estimate_bytes_per_model(small_sweep.model, small_sweep.train)
+    per_model = engine.estimate_bytes_per_model(small_sweep.model, small_sweep.train)
     assert default_chunk_size(small_sweep, memory_bytes=4 * per_model) == 3  # 2 x 3, not 4 + 2
     for steps, log in [(10_000, 100), (300, 50), (700, 100), (1, 1)]:
         seg = segment_steps(ts.TrainConfig(steps=steps, log_every=log))
@@ -116,28 +117,28 @@ def population_sweep(models: int, n: int = 20, m: int = 5, **train) -> ts.Sweep:
 @pytest.mark.parametrize("sweep", [
     population_sweep(10, 5, 2), population_sweep(64), population_sweep(4, 400, 30),
     ts.Sweep(ts.ModelConfig(1000, 2), ts.TrainConfig(steps=20, log_every=10,
-                                                     dataset=ts.DatasetConfig(1024, 16)),
+                                                     objective=ts.FixedDataset(1024, 16)),
              axes={"dataset_size": [64, 1024]}, fixed={"feature_probability": 0.001}),
 ], ids=["intro", "population", "geometry_in_turn", "fixed_dataset"])
 def test_memory_estimate_bounds_the_compiled_footprint(sweep):
     """The chunk-size estimate never undercounts what XLA allocates for a chunk."""
-    estimate = sweep.size * sweep_module.estimate_bytes_per_model(sweep.model, sweep.train)
-    assert sweep_module.chunk_memory_bytes(sweep, sweep.size) <= estimate
+    estimate = sweep.size * engine.estimate_bytes_per_model(sweep.model, sweep.train)
+    assert engine.chunk_memory_bytes(sweep, sweep.size) <= estimate
 
 
 def test_sweep_over_a_forced_memory_limit_runs_in_chunks_that_fit(monkeypatch):
     sweep = population_sweep(24)
-    limit = sweep_module.chunk_memory_bytes(sweep, sweep.size) // 4  # the grid needs 4x this
-    monkeypatch.setenv(sweep_module.MEMORY_ENV, str(limit))
+    limit = engine.chunk_memory_bytes(sweep, sweep.size) // 4  # the grid needs 4x this
+    monkeypatch.setenv(engine.MEMORY_ENV, str(limit))
     chunk = default_chunk_size(sweep)
-    assert chunk < sweep.size and sweep_module.chunk_memory_bytes(sweep, chunk) <= limit
-    calls, real = [], sweep_module.train_chunk
+    assert chunk < sweep.size and engine.chunk_memory_bytes(sweep, chunk) <= limit
+    calls, real = [], engine.train_chunk
 
     def counting(s, hyper, **kwargs):
         calls.append(len(hyper.seed))
         return real(s, hyper, **kwargs)
 
-    monkeypatch.setattr(sweep_module, "train_chunk", counting)
+    monkeypatch.setattr(runner, "train_chunk", counting)
     chunked = ts.run_sweep(sweep, progress=False).dataset
     assert calls == [chunk] * -(-sweep.size // chunk)
     whole = ts.run_sweep(sweep, chunk_size=sweep.size, progress=False).dataset
@@ -146,9 +147,9 @@ def test_sweep_over_a_forced_memory_limit_runs_in_chunks_that_fit(monkeypatch):
 
 @pytest.mark.parametrize("value", ["0", "-5", "1GB"])
 def test_bad_memory_budget_is_named(monkeypatch, value):
-    monkeypatch.setenv(sweep_module.MEMORY_ENV, value)
-    with pytest.raises(ValueError, match=sweep_module.MEMORY_ENV):
-        sweep_module.memory_budget()
+    monkeypatch.setenv(engine.MEMORY_ENV, value)
+    with pytest.raises(ValueError, match=engine.MEMORY_ENV):
+        engine.memory_budget()
 
 
 def test_smaller_keeps_evenly_spread_values_and_the_same_points():

@@ -4,30 +4,42 @@ Reproduces Elhage et al., "Toy Models of Superposition" (2022) and Henighan et a
 "Superposition, Memorization, and Double Descent" (2023).
 """
 
-from toysuper.config import (
-    DatasetConfig,
-    FeatureSets,
-    Hyper,
-    ModelConfig,
-    TrainConfig,
-    decaying_importance,
-    power_space,
+from toysuper.config import TrainConfig
+from toysuper.data import FeatureSets
+from toysuper.grid import Axis, Sweep
+from toysuper.hyper import Hyper, decaying_importance, power_space
+from toysuper.models import MODEL_KINDS, ModelConfig, ModelKind, register_kind
+from toysuper.objectives import (
+    AdversarialBatches,
+    FixedDataset,
+    FreshBatches,
+    Objective,
+    OneHotLoss,
+    PopulationLoss,
+    SourceModels,
+    SparseAutoencoderTraining,
 )
-from toysuper.models import MODEL_KINDS, ModelKind, register_kind
 from toysuper.provenance import __version__
 from toysuper.results import Result, load
-from toysuper.sweep import Axis, Sweep, run_sweep
+from toysuper.sweep import run_sweep
 from toysuper.train import train
 
 __all__ = [
     "MODEL_KINDS",
+    "AdversarialBatches",
     "Axis",
-    "DatasetConfig",
     "FeatureSets",
+    "FixedDataset",
+    "FreshBatches",
     "Hyper",
     "ModelConfig",
     "ModelKind",
+    "Objective",
+    "OneHotLoss",
+    "PopulationLoss",
     "Result",
+    "SourceModels",
+    "SparseAutoencoderTraining",
     "Sweep",
     "TrainConfig",
     "__version__",

@@ -53,11 +53,11 @@ class Case:
                 fixed={"importance": ts.decaying_importance(self.n, 0.9), "lr": 1e-3,
                        "weight_decay": 0.01})
         p = 1e-3  # S = 0.999, the double descent paper's sparsity
-        dataset = ts.DatasetConfig(self.dataset_size, min_max_active(self.n, p,
+        dataset = ts.FixedDataset(self.dataset_size, min_max_active(self.n, p,
                                                                      self.dataset_size))
         return ts.Sweep(
             ts.ModelConfig(self.n, self.m, "relu_output"),
-            ts.TrainConfig(steps=steps, log_every=10, dataset=dataset),
+            ts.TrainConfig(steps=steps, log_every=10, objective=dataset),
             axes={"seed": range(self.models)},
             fixed={"feature_probability": p, "dataset_size": self.dataset_size, "lr": 1e-3,
                    "weight_decay": 0.01})
@@ -114,7 +114,7 @@ def step_cost(sweep) -> dict:
     """XLA's cost analysis of one model's single training step (the sweep's compiled chunk at one
     model and one step): operations ("flops": every elementwise op and multiply-add counts) and
     bytes accessed."""
-    from toysuper.sweep import compiled_chunk
+    from toysuper.engine import compiled_chunk
 
     one_step = dataclasses.replace(sweep, train=dataclasses.replace(sweep.train, steps=1,
                                                                     log_every=1))
@@ -128,7 +128,7 @@ def measure_case(case: Case, repeats: int, scale: float) -> dict:
     import jax
 
     import toysuper as ts
-    from toysuper import sweep as sweep_module
+    from toysuper import engine as sweep_module
 
     sweep = case.sweep(scale)
     start = time.perf_counter()

@@ -1,6 +1,7 @@
 """Samplers: pure functions of a PRNG key (TMS section 2, "Demonstrating superposition"), and
 the fixed finite datasets of Henighan et al. 2023, stored sparsely."""
 
+import dataclasses
 import functools
 import math
 
@@ -9,6 +10,10 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 from jaxtyping import Array, Float, Int
+
+from toysuper.validation import is_int, require
+
+SET_KINDS = ("correlated", "anticorrelated", "independent")
 
 
 def sample_sparse_uniform_feature_major(key: jax.Array,
@@ -59,6 +64,58 @@ def sample_sparse_signed_feature_major(key: jax.Array,
     return jnp.where(u < p[:, None], 2.0 * u / p[:, None] - 1.0, 0.0)
 
 
+@dataclasses.dataclass(frozen=True)
+class FeatureSets:
+    """Correlated and anticorrelated sets of features (TMS section 6); static.
+
+    Features are laid out set after set, in the order given. Each set draws one uniform number
+    per sample that decides whether the set is active, with the density p of its first feature
+    (`Hyper.feature_probability`; give all members the same value); train on them with
+    `toysuper.objectives.FreshBatches(feature_sets=...)`:
+      correlated: when the set is active, every member is active, each with its own U[0, 1)
+        value;
+      anticorrelated: when the set is active, exactly one member, chosen uniformly, is active
+        with a U[0, 1) value (so each member's own density is p / size);
+      independent: `size` features, each active on its own with its density (sets of one).
+
+    Args:
+      sets: ((kind, size), ...) with kind one of `SET_KINDS` and size >= 1.
+
+    Example:
+      >>> FeatureSets((("correlated", 2), ("correlated", 2)))   # n = 4, two correlated pairs
+    """
+
+    sets: tuple[tuple[str, int], ...]
+
+    def __post_init__(self):
+        sets = tuple(tuple(s) for s in self.sets)
+        require(len(sets) >= 1, "feature_sets.sets", sets, "at least one (kind, size) pair")
+        for s in sets:
+            require(len(s) == 2 and s[0] in SET_KINDS, "feature_sets kind", s,
+                    f"a (kind, size) pair with kind one of {', '.join(SET_KINDS)}")
+            require(is_int(s[1]) and s[1] >= 1, "feature_sets size", s, "an integer >= 1")
+        object.__setattr__(self, "sets", sets)
+
+    @property
+    def n_features(self) -> int:
+        return sum(size for _, size in self.sets)
+
+    def members(self) -> list[list[int]]:
+        """The feature indices of every set (`groups` without the kinds)."""
+        return [members for _, members in self.groups()]
+
+    def groups(self) -> list[tuple[str, list[int]]]:
+        """(kind, feature indices) of every set; an independent set gives one group per feature."""
+        out, start = [], 0
+        for kind, size in self.sets:
+            members = list(range(start, start + size))
+            out += ([("independent", [i]) for i in members] if kind == "independent"
+                    else [(kind, members)])
+            start += size
+        return out
+
+
+
 def sample_feature_sets_feature_major(key: jax.Array,
                                      feature_probability: Float[Array, " feature"],
                                      batch_size: int, feature_sets
@@ -74,7 +131,7 @@ def sample_feature_sets_feature_major(key: jax.Array,
       key: PRNG key.
       feature_probability: (n_features,) densities; a set uses its first member's.
       batch_size: number of samples.
-      feature_sets: a `toysuper.config.FeatureSets` (static).
+      feature_sets: a `FeatureSets` (static).
 
     Returns:
       (n_features, batch_size) float32.

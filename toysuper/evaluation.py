@@ -23,10 +23,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from toysuper.analysis.population import population_losses
-from toysuper.data import dataset_keys, sample_sparse_uniform_feature_major
+from toysuper.engine import estimate_bytes_per_model, memory_budget
+from toysuper.grid import Sweep
 from toysuper.models import MODEL_KINDS
-from toysuper.sweep import Sweep, estimate_bytes_per_model, memory_budget
+from toysuper.objectives.population import population_losses
 from toysuper.train import batch_loss
 
 EVAL_SAMPLES = 1 << 16  # per model; the standard error of a loss difference under common inputs
@@ -44,11 +44,8 @@ def models_at_once(bytes_per_model: int) -> int:
 
 def exact_available(sweep: Sweep) -> bool:
     """Whether `evaluation_loss` ranks this sweep's models by their exact expected loss."""
-    kind = MODEL_KINDS[sweep.model.kind]
-    train = sweep.train
-    return (kind.sample is sample_sparse_uniform_feature_major and kind.target is None
-            and not kind.dictionary and train.feature_sets is None and not train.adversarial
-            and train.dataset is None and train.source is None and train.exact_loss is None
+    return (sweep.train.objective.tms_inputs
+            and MODEL_KINDS[sweep.model.kind].reconstructs_sparse_uniform
             and sweep.model.n_features <= EXACT_MAX_FEATURES)
 
 
@@ -61,7 +58,7 @@ def evaluation_loss(sweep: Sweep, params: dict[str, np.ndarray],
       params: each parameter of the model kind with a leading (size,) axis in the sweep's C
         order (e.g. W (size, n, m), b (size, n)).
       batch_size: models evaluated at once; default: as many as the per-device memory budget
-        (`toysuper.sweep.memory_budget`) holds, at most MAX_MODELS_AT_ONCE.
+        (`toysuper.engine.memory_budget`) holds, at most MAX_MODELS_AT_ONCE.
 
     Returns:
       (size,) losses; NaN where a model's parameters are not finite.
@@ -73,18 +70,19 @@ def evaluation_loss(sweep: Sweep, params: dict[str, np.ndarray],
         return population_losses(params["W"], params["b"], hyper.feature_probability,
                                  hyper.importance, sweep.model.kind, EXACT_RESOLUTION,
                                  batch_size=batch_size or models_at_once(16 * nodes * n))
-    deterministic = sweep.train.dataset is not None or sweep.train.exact_loss is not None
+    objective = sweep.train.objective
+    deterministic = objective.deterministic
     n_batches = 1 if deterministic else max(1, EVAL_SAMPLES // EVAL_BATCH)
     train_cfg = sweep.train if deterministic else dataclasses.replace(
         sweep.train, batch_size=min(EVAL_BATCH, EVAL_SAMPLES), snapshot_steps=())
     batch_size = batch_size or models_at_once(estimate_bytes_per_model(sweep.model, train_cfg))
     param_type = type(MODEL_KINDS[sweep.model.kind].init(jax.random.key(0), sweep.model))
+    shared = objective.shared()
 
     def one(args):
         p, h = args
-        key = (dataset_keys(h.dataset_seed)[0] if sweep.train.dataset is not None
-               else jax.random.key(EVAL_SEED))
-        loss = batch_loss(key, h, sweep.model, train_cfg)
+        key = objective.data_key(jax.random.key(EVAL_SEED), h)
+        loss = batch_loss(key, h, sweep.model, train_cfg, shared)
         model = param_type(**p)
         return jnp.mean(jax.lax.map(lambda t: loss(model, t), jnp.arange(n_batches)))
 

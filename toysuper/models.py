@@ -26,10 +26,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
-import types
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -41,10 +39,9 @@ from toysuper.data import (
     sample_sparse_signed_feature_major,
     sample_sparse_uniform_feature_major,
 )
+from toysuper.fingerprint import fingerprint
 from toysuper.sae import SAE_DIMS, init_sae, reconstruct
-
-if TYPE_CHECKING:
-    from toysuper.config import ModelConfig
+from toysuper.validation import is_int, require
 
 
 @struct.dataclass
@@ -201,6 +198,13 @@ class ModelKind:
         """The output the model should produce for input `x` (any layout)."""
         return x if self.target is None else self.target(x)
 
+    @property
+    def reconstructs_sparse_uniform(self) -> bool:
+        """Whether it reconstructs TMS's sparse uniform features (the input distribution that
+        feature sets, fixed datasets and the exact population loss are built on)."""
+        return (self.sample is sample_sparse_uniform_feature_major and self.target is None
+                and not self.dictionary)
+
 
 def identity(z: jax.Array) -> jax.Array:
     """The linear model's output activation."""
@@ -251,43 +255,14 @@ def register_kind(name: str, kind: ModelKind) -> None:
       >>> register_kind("relu_output_signed", dataclasses.replace(
       ...     MODEL_KINDS["relu_output"], sample=sample_sparse_signed_feature_major))
     """
-    from toysuper.config import _require
-
-    _require(isinstance(name, str) and bool(name), "name", name, "a non-empty string")
-    _require(name not in BUILT_IN_KINDS, "name", name,
-             f"a name other than the built-in kinds ({', '.join(sorted(BUILT_IN_KINDS))})")
-    _require(isinstance(kind, ModelKind), "kind", type(kind).__name__, "a ModelKind")
+    require(isinstance(name, str) and bool(name), "name", name, "a non-empty string")
+    require(name not in BUILT_IN_KINDS, "name", name,
+            f"a name other than the built-in kinds ({', '.join(sorted(BUILT_IN_KINDS))})")
+    require(isinstance(kind, ModelKind), "kind", type(kind).__name__, "a ModelKind")
     replaced = name in MODEL_KINDS
     MODEL_KINDS[name] = kind
     if replaced:
         jax.clear_caches()
-
-
-def _describe(obj: Any, depth: int = 0) -> str:
-    """A description of a kind's field that is the same in every process: a function by its
-    module, name, bytecode, constants (nested code, e.g. lambdas, recursively) and closure
-    values; a partial by its function and arguments; a wrapped function by what it wraps."""
-    if depth > 8:
-        return "..."
-    if isinstance(obj, functools.partial):
-        return (f"partial({_describe(obj.func, depth + 1)}, "
-                f"{[_describe(a, depth + 1) for a in obj.args]}, "
-                f"{sorted((k, _describe(v, depth + 1)) for k, v in obj.keywords.items())})")
-    if hasattr(obj, "__wrapped__"):
-        return f"wraps({_describe(obj.__wrapped__, depth + 1)})"
-    if isinstance(obj, types.CodeType):
-        consts = [_describe(c, depth + 1) for c in obj.co_consts]
-        return f"{obj.co_qualname}:{obj.co_code.hex()}:{consts}"
-    code = getattr(obj, "__code__", None)
-    if code is not None:
-        cells = [_describe(c.cell_contents, depth + 1) for c in (obj.__closure__ or ())
-                 if c.cell_contents is not obj]
-        return (f"{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', '')}:"
-                f"{_describe(code, depth + 1)}:{cells}")
-    if callable(obj):
-        return f"{type(obj).__module__}.{type(obj).__qualname__}"
-    return repr(obj) if isinstance(obj, (int, float, str, bytes, bool, type(None), tuple,
-                                         frozenset)) else type(obj).__qualname__
 
 
 def kind_fingerprint(name: str) -> str:
@@ -296,9 +271,30 @@ def kind_fingerprint(name: str) -> str:
     if name in BUILT_IN_KINDS:
         return ""
     kind = MODEL_KINDS[name]
-    text = "|".join(f"{f.name}={_describe(getattr(kind, f.name))}"
-                    for f in dataclasses.fields(kind))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return fingerprint({f.name: getattr(kind, f.name) for f in dataclasses.fields(kind)})
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """Static model shape and family; a compile key.
+
+    Args:
+      n_features: n, the input and output dimension.
+      n_hidden: m, the bottleneck dimension.
+      kind: a model family registered in `MODEL_KINDS`.
+    """
+
+    n_features: int
+    n_hidden: int
+    kind: str = "relu_output"
+
+    def __post_init__(self):
+        require(is_int(self.n_features) and self.n_features >= 1, "n_features",
+                self.n_features, "an integer >= 1")
+        require(is_int(self.n_hidden) and self.n_hidden >= 1, "n_hidden",
+                self.n_hidden, "an integer >= 1")
+        require(self.kind in MODEL_KINDS, "kind", self.kind,
+                f"one of {', '.join(sorted(MODEL_KINDS))}")
 
 
 def uses_feature_major(cfg: ModelConfig) -> bool:

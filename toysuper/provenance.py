@@ -11,7 +11,7 @@ from pathlib import Path
 
 import jax
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 
 @functools.cache

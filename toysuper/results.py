@@ -53,11 +53,12 @@ from toysuper.checkpoint import (
     atomic_write_bytes,
     log,
 )
-from toysuper.config import ADVERSARIAL_FIELDS, DATASET_FIELDS, PER_FEATURE_FIELDS, SAE_FIELDS
 from toysuper.evaluation import evaluation_loss, exact_available
+from toysuper.grid import Sweep
+from toysuper.hyper import COMMON_FIELDS, PER_FEATURE_FIELDS
 from toysuper.models import MODEL_KINDS, kind_fingerprint
+from toysuper.objectives import Objective, from_config, objective_fingerprint
 from toysuper.provenance import __version__, provenance
-from toysuper.sweep import Sweep
 
 CONFIG_FILE, RESULT_FILE, LEGACY_RESULT_FILE = "config.json", "result.nc", "result.npz"
 STALE_DIR = "stale-"  # + the old training-code fingerprint: where a stale result is set aside
@@ -75,7 +76,12 @@ def versions() -> dict[str, str]:
     return out
 
 
-TRAINING_MODULES = ("config", "data", "models", "train", "sweep", "sae", "attacks")
+TRAINING_MODULES = ("validation", "data", "sae", "models", "attacks", "hyper", "objectives/*",
+                    "config", "train", "grid", "engine")  # what decides what training produces
+# Fingerprints of earlier training code that trains every model to the same bits as this code
+# (tests/test_objectives_equivalence.py compares one sweep per objective against arrays saved
+# from it), so its results are reused, not trained again. Empty it when training changes.
+EQUIVALENT_TRAINING_CODE = frozenset({"126ae12904947692"})  # before the objectives seam
 
 
 @functools.cache
@@ -84,8 +90,10 @@ def _package_code() -> str:
     documentation or comments does not make results stale)."""
     digest = hashlib.sha256()
     package = Path(__file__).parent
-    for name in TRAINING_MODULES:
-        tree = ast.parse((package / f"{name}.py").read_text())
+    paths = [p for name in TRAINING_MODULES for p in sorted(package.glob(f"{name}.py"))]
+    for path in paths:
+        name = path.relative_to(package).with_suffix("").as_posix()
+        tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             body = getattr(node, "body", None)
             if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
@@ -96,20 +104,22 @@ def _package_code() -> str:
     return digest.hexdigest()[:16]
 
 
-def training_code(kind: str | None = None) -> str:
+def training_code(kind: str | None = None, objective: Objective | None = None) -> str:
     """A fingerprint (16 hex digits) of the toysuper source that decides what training produces
-    for a config (`TRAINING_MODULES`), with a registered model kind's own (`kind_fingerprint`):
-    a result directory is reused only by the same code, since the config hash alone does not
-    change when that code does."""
+    for a config (`TRAINING_MODULES`), with a registered model kind's own (`kind_fingerprint`)
+    and a registered objective's (`objective_fingerprint`): a result directory is reused only by
+    the same code, since the config hash alone does not change when that code does."""
     custom = kind_fingerprint(kind) if kind in MODEL_KINDS else ""
-    return _package_code() + (f"+{custom}" if custom else "")
+    own = objective_fingerprint(objective) if objective is not None else ""
+    return (_package_code() + (f"+{custom}" if custom else "")
+            + (f"+objective-{own}" if own else ""))
 
 
 def write_config(directory: Path, sweep: Sweep, meta: dict | None = None,
                  reduced_over: tuple[str, ...] = (), exclusive: bool = False) -> bool:
     """Write config.json; with `exclusive`, only if none exists yet (False if one does)."""
     config = {"config_hash": sweep.config_hash(),
-              "training_code": training_code(sweep.model.kind),
+              "training_code": training_code(sweep.model.kind, sweep.train.objective),
               "sweep": sweep.to_dict(), "reduced_over": list(reduced_over),
               "versions": versions(), "provenance": provenance(), **(meta or {})}
     data = json.dumps(config, indent=1).encode()
@@ -186,9 +196,7 @@ class Result:
         }
         swept = {a.field: a for a in sweep.axes}
         for field, value in dataclasses.asdict(sweep.base).items():
-            if ((field in DATASET_FIELDS and sweep.train.dataset is None)
-                    or (field in ADVERSARIAL_FIELDS and not sweep.train.adversarial)
-                    or (field in SAE_FIELDS and sweep.train.source is None)):
+            if field not in COMMON_FIELDS and field not in sweep.train.objective.fields:
                 continue
             feature_dim = ("feature",) if field in PER_FEATURE_FIELDS else ()
             axis = swept.get(field)
@@ -298,8 +306,9 @@ class Result:
         except (KeyError, TypeError, ValueError) as err:
             raise ValueError(
                 f"{directory / CONFIG_FILE} describes a sweep this toysuper cannot build "
-                f"({' '.join(str(err).split())[:200]}): if it uses a model kind of your own, "
-                "register it first (toysuper.register_kind)") from None
+                f"({' '.join(str(err).split())[:200]}): if it uses a model kind or an objective "
+                "of your own, register it first (toysuper.register_kind, "
+                "toysuper.objectives.register_objective)") from None
         try:
             ds = read_netcdf(path) if path.name == RESULT_FILE else read_legacy_npz(path)
         except (EOFError, KeyError, TypeError, ValueError, IndexError, OSError, struct.error,
@@ -422,7 +431,11 @@ def stale(directory: str | Path) -> bool:
         return False
     config = read_config(Path(directory))
     kind = config["sweep"].get("model", {}).get("kind")
-    return config.get("training_code") != training_code(kind)
+    objective = None
+    with contextlib.suppress(TypeError, ValueError, KeyError, AttributeError):
+        objective = from_config(config["sweep"]["train"])
+    return config.get("training_code") not in {training_code(kind, objective),
+                                               *EQUIVALENT_TRAINING_CODE}
 
 
 def open_result_dir(directory: str | Path, sweep: Sweep, meta: dict | None = None,
@@ -477,7 +490,8 @@ def open_result_dir(directory: str | Path, sweep: Sweep, meta: dict | None = Non
             old = config.get("training_code", "unrecorded")
             log(f"{directory} was trained by other training code (toysuper "
                 f"{config.get('versions', {}).get('toysuper', '?')}, code {old}; this is "
-                f"{training_code(sweep.model.kind)}): training it again; the old files are "
+                f"{training_code(sweep.model.kind, sweep.train.objective)}): training it again; "
+                f"the old files are "
                 f"kept in {STALE_DIR}{old}/ (reuse_stale=True, or --reuse-stale, reuses them "
                 "instead)")
             meta = _meta(directory) | (meta or {})

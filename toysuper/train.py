@@ -1,7 +1,8 @@
-"""One training run as a pure function: data sampled inside `lax.scan`, AdamW, loss history.
+"""One training run as a pure function: AdamW on the objective's loss inside `lax.scan`.
 
-With `TrainConfig.dataset` set, a run instead trains full batch on a fixed training set (Henighan
-et al. 2023), regenerated from its key at the start of each `advance` rather than carried.
+The loss of each step comes from `TrainConfig.objective` (`toysuper.objectives`): a fresh batch
+drawn inside the scan by default, or a fixed training set regenerated from its key at the start of
+each `advance` rather than carried, or an exact expected loss. Training never asks which.
 
     params, history = train(key, hyper, model_cfg, train_cfg)
 
@@ -14,7 +15,6 @@ differently); runs with the same segmentation are bit-identical.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import jax
@@ -24,27 +24,9 @@ import optax
 from flax import struct
 from jaxtyping import Array, Float
 
-from toysuper import sae
-from toysuper.analysis.onehot import one_hot_params_loss
-from toysuper.analysis.population import population_loss
-from toysuper.attacks import attacked_feature_major
-from toysuper.config import Hyper, ModelConfig, TrainConfig
-from toysuper.data import (
-    dataset_keys,
-    densify,
-    sample_feature_sets_feature_major,
-    sparse_dataset,
-)
-from toysuper.models import (
-    MODEL_KINDS,
-    uses_feature_major,
-    weighted_mse,
-    weighted_mse_feature_major,
-    weighted_mse_rows,
-    weighted_mse_sparse,
-)
-
-ATTACK_STREAM = 2**31 - 1  # fold_in data of a batch key giving its training attack's key
+from toysuper.config import TrainConfig
+from toysuper.hyper import Hyper
+from toysuper.models import MODEL_KINDS, ModelConfig
 
 
 @struct.dataclass
@@ -55,8 +37,8 @@ class TrainState:
       params: model parameters.
       opt_state: AdamW state.
       step: () int32, steps taken so far.
-      data_key: PRNG key; step t's batch is drawn from fold_in(data_key, t), or, with a fixed
-        dataset, the key of its training set.
+      data_key: PRNG key the objective draws its data from (a fresh batch's step t from
+        fold_in(data_key, t); a fixed dataset's key is that of its training set).
       diverged_step: () int32, the first step whose loss was NaN or inf; -1 while finite.
       snapshots: with `TrainConfig.snapshot_steps`, the parameters after each of those steps
         (params-shaped leaves with a leading (snapshots,) axis; not yet reached: zeros); None
@@ -99,10 +81,9 @@ def optimizer(hyper: Hyper, cfg: TrainConfig) -> optax.GradientTransformation:
 def init_state(key: jax.Array, hyper: Hyper, model_cfg: ModelConfig,
                train_cfg: TrainConfig) -> TrainState:
     """Initial parameters (from one half of `key`) and optimiser state; data from the other half
-    (or, with a fixed dataset, from `hyper.dataset_seed`)."""
+    (or where the objective says, e.g. a fixed dataset's `hyper.dataset_seed`)."""
     init_key, data_key = jax.random.split(key)
-    if train_cfg.dataset is not None:
-        data_key = dataset_keys(hyper.dataset_seed)[0]
+    data_key = train_cfg.objective.data_key(data_key, hyper)
     params = MODEL_KINDS[model_cfg.kind].init(init_key, model_cfg)
     step = jnp.zeros((), jnp.int32)
     snapshots = None
@@ -129,16 +110,18 @@ def record_snapshot(snapshots, params, step: jax.Array, snapshot_steps: tuple[in
 
 
 def advance(state: TrainState, hyper: Hyper, model_cfg: ModelConfig, train_cfg: TrainConfig,
-            n_steps: int) -> tuple[TrainState, Float[Array, " window"]]:
+            n_steps: int, shared: Any = None) -> tuple[TrainState, Float[Array, " window"]]:
     """Take `n_steps` AdamW steps (a multiple of `train_cfg.log_every`).
 
     A nested scan: the outer scan runs windows of `log_every` steps, the inner one the steps.
+    `shared` is the arrays the objective reads as data (`Objective.shared`; taken from the
+    objective itself when None).
 
     Returns:
       The new state and the mean training loss of each window, shape (n_steps // log_every,).
     """
     opt = optimizer(hyper, train_cfg)
-    loss_and_grad = batch_loss_and_grad(state.data_key, hyper, model_cfg, train_cfg)
+    loss_and_grad = batch_loss_and_grad(state.data_key, hyper, model_cfg, train_cfg, shared)
 
     def step(carry, _):
         params, opt_state, t, diverged, snapshots = carry
@@ -162,76 +145,16 @@ def advance(state: TrainState, hyper: Hyper, model_cfg: ModelConfig, train_cfg: 
 
 
 def batch_loss_and_grad(data_key: jax.Array, hyper: Hyper, model_cfg: ModelConfig,
-                        train_cfg: TrainConfig):
-    """(params, step t) -> (loss, grads) of step t's batch (see `batch_loss`)."""
-    return jax.value_and_grad(batch_loss(data_key, hyper, model_cfg, train_cfg))
+                        train_cfg: TrainConfig, shared: Any = None):
+    """(params, step t) -> (loss, grads) of step t (see `batch_loss`)."""
+    return train_cfg.objective.loss_and_grad(data_key, hyper, model_cfg, train_cfg.batch_size,
+                                             shared)
 
 
 def batch_loss(data_key: jax.Array, hyper: Hyper, model_cfg: ModelConfig,
-               train_cfg: TrainConfig):
-    """(params, step t) -> the loss of step t's batch: a fresh batch from fold_in(data_key, t),
-    the whole fixed training set (`dataset_loss`), or, with `train_cfg.exact_loss`, the
-    expected loss itself (the same at every step)."""
-    if train_cfg.source is not None:
-        return sae.batch_loss(data_key, hyper, model_cfg.kind, train_cfg.source,
-                              train_cfg.batch_size)
-    if train_cfg.exact_loss is not None:
-        exact = expected_loss(hyper, model_cfg, train_cfg)
-        return lambda params, t: exact(params)
-    if train_cfg.dataset is not None:
-        full_batch = dataset_loss(data_key, hyper, model_cfg, train_cfg)
-        return lambda params, t: full_batch(params)
-    sample = MODEL_KINDS[model_cfg.kind].sample
-    if train_cfg.feature_sets is not None:
-        sample = functools.partial(sample_feature_sets_feature_major,
-                                   feature_sets=train_cfg.feature_sets)
-    if uses_feature_major(model_cfg):  # small models: unrolled, elementwise over the batch
-        loss = weighted_mse_feature_major
-    else:
-        def loss(params, xt, importance, kind, xt_in=None):
-            return weighted_mse(params, xt.T, importance, kind,
-                                None if xt_in is None else xt_in.T)
-
-    def fresh_batch(params, t):
-        batch_key = jax.random.fold_in(data_key, t)
-        xt = sample(batch_key, hyper.feature_probability, train_cfg.batch_size)
-        xt_in = None
-        if train_cfg.adversarial:
-            attack_key = jax.random.fold_in(batch_key, ATTACK_STREAM)
-            xt_in = attacked_feature_major(attack_key, params.W, xt, hyper.attack_norm)
-        return loss(params, xt, hyper.importance, model_cfg.kind, xt_in)
-
-    return fresh_batch
-
-
-def expected_loss(hyper: Hyper, model_cfg: ModelConfig, train_cfg: TrainConfig):
-    """params -> the expected loss named by `train_cfg.exact_loss`, without sampling."""
-    if train_cfg.exact_loss == "one_hot":
-        return lambda params: one_hot_params_loss(params, hyper.importance)
-    return lambda params: population_loss(params, hyper.feature_probability, hyper.importance,
-                                          model_cfg.kind, train_cfg.exact_resolution)
-
-
-def dataset_loss(data_key: jax.Array, hyper: Hyper, model_cfg: ModelConfig,
-                 train_cfg: TrainConfig):
-    """params -> the mean loss over the model's fixed training set (`TrainConfig.dataset`).
-
-    The set's `capacity` points are drawn from `data_key`; rows at or past `hyper.dataset_size`
-    (0: the whole capacity) get weight 0 and the others 1/dataset_size, so the size is traced.
-    The sparse layout uses `weighted_mse_sparse`, the dense one `weighted_mse_rows` on the
-    densified set.
-    """
-    cfg = train_cfg.dataset
-    data = sparse_dataset(data_key, hyper.feature_probability[0], model_cfg.n_features,
-                          cfg.capacity, cfg.max_active)
-    size = jnp.where(hyper.dataset_size > 0, hyper.dataset_size, cfg.capacity)
-    row_weight = jnp.where(jnp.arange(cfg.capacity) < size, 1.0 / size, 0.0)
-    if cfg.layout == "sparse":
-        return lambda params: weighted_mse_sparse(params, data, row_weight, hyper.importance,
-                                                  model_cfg.kind)
-    x = densify(data, model_cfg.n_features)
-    return lambda params: weighted_mse_rows(params, x, row_weight, hyper.importance,
-                                            model_cfg.kind)
+               train_cfg: TrainConfig, shared: Any = None):
+    """(params, step t) -> the loss of step t, as `train_cfg.objective` produces it."""
+    return train_cfg.objective.loss(data_key, hyper, model_cfg, train_cfg.batch_size, shared)
 
 
 def train(key: jax.Array, hyper: Hyper, model_cfg: ModelConfig,

@@ -21,33 +21,13 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from toysuper.analysis.geometry import feature_dimensionality
-from toysuper.data import SparseBatch, dataset_keys, sparse_dataset
+from toysuper.data import SparseBatch
 from toysuper.models import TiedParams, hidden_sparse, weighted_mse_sparse
-from toysuper.sweep import Sweep
 
 REGIME_SHARE = 0.5  # generalising: top share >= this; memorising: point share >= this
 # compiled once per shape (one executable instead of one per primitive, op by op)
 _hidden_sparse = jax.jit(hidden_sparse)
 _dimensionality = jax.jit(feature_dimensionality)
-
-
-def _points(sweep: Sweep, stream: int, size: int, dataset_seed: int) -> SparseBatch:
-    """`size` points of the sweep's distribution from stream 0 (training) or 1 (test) of the
-    dataset seed's keys."""
-    p = float(np.asarray(sweep.base.feature_probability)[0])
-    return sparse_dataset(dataset_keys(dataset_seed)[stream], p, sweep.model.n_features, size,
-                          sweep.train.dataset.max_active)
-
-
-def training_set(sweep: Sweep, dataset_seed: int = 0) -> SparseBatch:
-    """The fixed training set a sweep trained on (all `capacity` rows; a model of size T used the
-    first T), regenerated from its dataset seed exactly as training drew it."""
-    return _points(sweep, 0, sweep.train.dataset.capacity, dataset_seed)
-
-
-def held_out_set(sweep: Sweep, size: int, dataset_seed: int = 0) -> SparseBatch:
-    """`size` held-out points from the training set's distribution (the test key of the seed)."""
-    return _points(sweep, 1, size, dataset_seed)
 
 
 @functools.partial(jax.jit, static_argnums=(3,))

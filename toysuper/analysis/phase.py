@@ -27,13 +27,16 @@ from jaxtyping import Array, Float
 
 from toysuper.analysis.geometry import REPRESENTED_NORM
 from toysuper.analysis.polytope_losses import polygon
-from toysuper.analysis.population import population_loss
 from toysuper.models import TiedParams
+from toysuper.objectives.population import population_loss, population_losses
 
 PHASES = ("not learned", "dedicated", "antipodal", "other superposition")
 NOT_LEARNED, DEDICATED, ANTIPODAL, OTHER = range(4)
 ANTIPODAL_COS = -0.9  # cos(W_extra, W_j) below this: antipodal pair
 ORTHOGONAL_COS = 0.2  # |cos| below this with every represented feature: dedicated
+
+
+EXACT_LOSS_RESOLUTION = {2: 64, 3: 24}  # quadrature points per feature for ranking models
 
 
 def _norms_and_directions(W) -> tuple[np.ndarray, np.ndarray]:
@@ -340,3 +343,43 @@ def majority_phase(phases: Float[Array, "... seed"], losses: Float[Array, "... s
     kept = np.take_along_axis(np.asarray(phases), order, -1)[..., : phases.shape[-1] - drop_worst]
     counts = np.stack([(kept == k).sum(-1) for k in range(len(PHASES))], -1)
     return counts.argmax(-1)
+
+
+def phase_grid(points: int) -> tuple[np.ndarray, np.ndarray]:
+    """The phase diagrams' axes: (relative importance r, density p), log-spaced; r = 1 is the
+    middle row."""
+    return (np.geomspace(0.1, 10, points).astype(np.float32),
+            np.geomspace(0.01, 1, points).astype(np.float32))
+
+
+def diagrams(ds) -> dict[str, np.ndarray]:
+    """Empirical phases (paper protocol and best-of-k) and the theory on the grid of a phase
+    sweep's Dataset (axes relative_importance, feature_probability, seed)."""
+    n, m = ds.sizes["feature"], ds.sizes["hidden"]
+    r, p = ds["relative_importance"].values, ds["feature_probability"].values
+    W = ds["W"].values  # (r, p, seed, n, m)
+    loss = np.where(ds["diverged"].values, np.inf, exact_losses(ds))
+    phases = classify_extra(W)
+    best = np.argmin(loss, -1)
+    superposed = has_superposition(W)
+    theory = theory_grid(n, m, r, p)
+    best_W = np.take_along_axis(theory["W"], theory["best"][None, ..., None, None], 0)[0]
+    return {
+        "r": r, "p": p, "phases": phases, "loss": loss,
+        "empirical": np.take_along_axis(phases, best[..., None], -1)[..., 0],
+        "majority": majority_phase(phases, loss, drop_worst=1),
+        "empirical_superposed": np.take_along_axis(superposed, best[..., None], -1)[..., 0],
+        "theory": theory["phase"], "theory_superposed": has_superposition(best_W),
+        "best_loss": np.take_along_axis(loss, best[..., None], -1)[..., 0],
+        "theory_loss": theory["losses"].min(0),
+        "off_boundary": off_boundary(theory["phase"]),
+    }
+
+
+def exact_losses(ds) -> np.ndarray:
+    """The expected loss of every trained model of a phase sweep, by quadrature. (r, p, seed)."""
+    n = ds.sizes["feature"]
+    return population_losses(
+        ds["W"].values, ds["b"].values,
+        ds["feature_probability"].values[None, :, None, None],
+        ds["importance"].values[:, None, None, :], resolution=EXACT_LOSS_RESOLUTION[n])

@@ -24,7 +24,7 @@ from jaxtyping import Array, Float
 
 from toysuper.analysis.geometry import REPRESENTED_NORM
 from toysuper.analysis.polytopes import polytope_counts
-from toysuper.config import _require
+from toysuper.validation import require
 
 SAME_GEOMETRY = 0.1  # relative Gram distance below which two models share a geometry
 MAX_PERMUTATIONS = 50_000
@@ -47,9 +47,9 @@ def symmetric_permutations(importance: np.ndarray) -> np.ndarray:
     """
     groups = equal_importance_groups(importance)
     count = math.prod(math.factorial(len(g)) for g in groups)
-    _require(count <= MAX_PERMUTATIONS, "importance", f"{len(importance)} features in groups of "
-             f"{[len(g) for g in groups]}", f"at most {MAX_PERMUTATIONS} symmetric permutations "
-             f"(this has {count}); use fewer equally important features")
+    require(count <= MAX_PERMUTATIONS, "importance", f"{len(importance)} features in groups of "
+            f"{[len(g) for g in groups]}", f"at most {MAX_PERMUTATIONS} symmetric permutations "
+            f"(this has {count}); use fewer equally important features")
     n = len(importance)
     rows = []
     for choice in itertools.product(*(itertools.permutations(g) for g in groups)):

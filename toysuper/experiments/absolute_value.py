@@ -25,19 +25,21 @@ weaker one's output (it inhibits the weaker feature's output when the stronger o
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from toysuper.analysis.neurons import READ_WEIGHT, connections, features_per_neuron
-from toysuper.config import ModelConfig, TrainConfig, decaying_importance
+from toysuper.config import TrainConfig
 from toysuper.experiments.base import Claim, Experiment, rounded
+from toysuper.grid import Sweep
+from toysuper.hyper import decaying_importance
+from toysuper.models import ModelConfig
 from toysuper.plotting.neurons import plot_neuron_pictures
 from toysuper.results import Result
-from toysuper.sweep import Sweep
 from toysuper.train import init_state, point_key
 
 DENSITIES = (1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001)
-STEPS = {"quick": {"n3_m6": 3000, "n100_m40": 5000}, "paper": {"n3_m6": 10_000,
-                                                               "n100_m40": 10_000}}
 DENSE_MONOSEMANTIC = 0.9  # fraction of used neurons that must be monosemantic at p = 1
 ASYMMETRY = 2.0  # |w_strong| / |w_weak| at or above which a two-feature neuron is asymmetric
 SHOWN_FEATURES = 40  # features drawn in the n=100 figure (the rest are rarely read)
@@ -46,9 +48,18 @@ MOVED = 0.5  # a weight counts only if it moved this many init stds away from it
 RANK_Z = 1.645  # one-sided 5% level of the stratified rank statistic
 
 
+@dataclasses.dataclass(frozen=True)
+class Fidelity:
+    steps: dict[str, int]  # part -> steps
+
+
+FIDELITY = {"quick": Fidelity(steps={"n3_m6": 3000, "n100_m40": 5000}),
+            "paper": Fidelity(steps={"n3_m6": 10_000, "n100_m40": 10_000})}
+
+
 def sweep(fidelity: str, root_seed: int = 0) -> dict[str, Sweep]:
     def train(part):
-        return TrainConfig(steps=STEPS[fidelity][part], batch_size=1024, log_every=100)
+        return TrainConfig(steps=FIDELITY[fidelity].steps[part], batch_size=1024, log_every=100)
 
     return {
         "n3_m6": Sweep(ModelConfig(3, 6, "abs_mlp"), train("n3_m6"), axes={"seed": range(4)},
@@ -248,6 +259,7 @@ def figures(data: dict) -> dict:
 
 
 EXPERIMENT = Experiment(
+    fidelity=FIDELITY,
     name="absolute_value",
     section="TMS 9",
     description="an MLP computing |x|: n=3 in m=6 neurons (two per feature) and n=100 in m=40 "

@@ -21,24 +21,35 @@ as removed when ||W||_F^2 / m <= 1.1, and "near 80%" accepts the grid points 60%
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import numpy as np
 
 from toysuper.analysis import dimensions_per_feature
 from toysuper.attacks import attack_losses, mean_input_norm
-from toysuper.config import ModelConfig, TrainConfig
+from toysuper.config import TrainConfig
 from toysuper.data import sample_sparse_uniform
 from toysuper.experiments.base import Claim, Experiment, optional, rounded
-from toysuper.models import TiedParams, weighted_mse
+from toysuper.grid import Sweep
+from toysuper.models import ModelConfig, TiedParams, weighted_mse
+from toysuper.objectives import AdversarialBatches
 from toysuper.plotting.adversarial import plot_adversarial
 from toysuper.results import Result
-from toysuper.sweep import Sweep
 
-SIZES = {"quick": (100, 10), "paper": (400, 30)}  # (n, m)
 ATTACK = 0.1  # attack norm / mean input norm when measuring vulnerability
-DENSITIES = {"quick": 10, "paper": 20}
-STEPS = {"quick": 5000, "paper": 10_000}
-SEEDS = {"quick": 1, "paper": 3}
+
+
+@dataclasses.dataclass(frozen=True)
+class Fidelity:
+    size: tuple[int, int]  # (n, m)
+    densities: int
+    steps: int
+    seeds: int
+
+
+FIDELITY = {"quick": Fidelity(size=(100, 10), densities=10, steps=5000, seeds=1),
+            "paper": Fidelity(size=(400, 30), densities=20, steps=10_000, seeds=3)}
 TRAINING_DENSITY = 0.03
 ATTACK_NORMS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.5)
 PAPER_REMOVAL_NORM = 0.8
@@ -50,17 +61,18 @@ EVAL_BATCH = 4096
 
 
 def sweep(fidelity: str, root_seed: int = 0) -> dict[str, Sweep]:
-    model = ModelConfig(*SIZES[fidelity], "relu_output")
+    f = FIDELITY[fidelity]
+    model = ModelConfig(*f.size, "relu_output")
     common = {"importance": 1.0, "lr": 1e-3, "weight_decay": 0.01}
-    seeds = {"seed": range(SEEDS[fidelity])}
+    seeds = {"seed": range(f.seeds)}
     return {
         "vulnerability": Sweep(
-            model, TrainConfig(steps=STEPS[fidelity], batch_size=1024, log_every=100),
-            axes={"feature_probability": np.geomspace(1, 0.01, DENSITIES[fidelity])} | seeds,
+            model, TrainConfig(steps=f.steps, batch_size=1024, log_every=100),
+            axes={"feature_probability": np.geomspace(1, 0.01, f.densities)} | seeds,
             fixed=common, root_seed=root_seed),
         "adversarial_training": Sweep(
-            model, TrainConfig(steps=STEPS[fidelity], batch_size=1024, log_every=100,
-                               adversarial=True),
+            model, TrainConfig(steps=f.steps, batch_size=1024, log_every=100,
+                               objective=AdversarialBatches()),
             axes={"attack_norm": ATTACK_NORMS} | seeds,
             fixed=common | {"feature_probability": TRAINING_DENSITY}, root_seed=root_seed),
     }
@@ -149,6 +161,7 @@ def figures(data: dict) -> dict:
 
 
 EXPERIMENT = Experiment(
+    fidelity=FIDELITY,
     name="adversarial",
     section="TMS 7",
     description="the analytic attack: vulnerability tracks superposition; adversarial training "

@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from toysuper.grid import Sweep
 from toysuper.models import MODEL_KINDS
 from toysuper.results import Result
-from toysuper.sweep import Sweep
 
 FIDELITIES = ("quick", "paper")
 VERDICTS = ("reproduced", "not reproduced", "not reached at this fidelity")
@@ -71,6 +71,8 @@ class Experiment:
       figures: data -> {file stem: matplotlib Figure}; plots only, never trains or analyses.
       choices: values the paper leaves open and this experiment had to pick, in words.
       extension: beyond the two papers (run by `toysuper reproduce --extensions`).
+      fidelity: what changes between fidelities: fidelity name -> a frozen dataclass of the
+        sizes it sets (each experiment's `FIDELITY` table); recorded in the report.
     """
 
     name: str
@@ -81,6 +83,12 @@ class Experiment:
     figures: Callable[[Any], dict[str, Figure]]
     choices: str = ""
     extension: bool = False
+    fidelity: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.fidelity and set(self.fidelity) != set(FIDELITIES):
+            raise ValueError(f"fidelity={sorted(self.fidelity)!r} is invalid: settings for "
+                             f"each of {', '.join(FIDELITIES)}")
 
 
 def sweep_parts(sweeps: Sweep | Mapping[str, Sweep | Callable]) -> dict[str, Sweep | Callable]:

@@ -17,18 +17,22 @@ A set has collapsed when both members are kept (norm > 0.25) with cosine > 0.9.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from toysuper.analysis.correlation import across_cosines, collapsed_count, within_cosines
-from toysuper.config import FeatureSets, ModelConfig, TrainConfig
+from toysuper.config import TrainConfig
+from toysuper.data import FeatureSets
 from toysuper.experiments.base import Claim, Experiment, rounded
+from toysuper.grid import Sweep
+from toysuper.models import ModelConfig
+from toysuper.objectives import FreshBatches
 from toysuper.plotting.correlated import plot_collapse, plot_local_bases, plot_pairs
 from toysuper.results import Result
-from toysuper.sweep import Sweep
 
 PICTURE_DENSITY = 0.03
 COLLAPSE_DENSITIES = (0.02, 0.035, 0.05, 0.07, 0.1, 0.13, 0.17, 0.2, 0.25, 0.3, 0.4, 0.5)
-SEEDS = {"quick": 4, "paper": 10}
 PARTS = {  # part -> (feature sets, m, densities)
     "correlated_2x2": ((("correlated", 2), ("correlated", 2)), 2, (PICTURE_DENSITY,)),
     "anticorrelated_2x2": ((("anticorrelated", 2), ("anticorrelated", 2)), 2,
@@ -52,6 +56,14 @@ def paper_collapsed(density: float) -> tuple[int, int]:
     return (3, 3)
 
 
+@dataclasses.dataclass(frozen=True)
+class Fidelity:
+    seeds: int
+
+
+FIDELITY = {"quick": Fidelity(seeds=4), "paper": Fidelity(seeds=10)}
+
+
 def sweep(fidelity: str, root_seed: int = 0) -> dict[str, Sweep]:
     out = {}
     for part, (sets, m, densities) in PARTS.items():
@@ -59,9 +71,9 @@ def sweep(fidelity: str, root_seed: int = 0) -> dict[str, Sweep]:
         out[part] = Sweep(
             ModelConfig(feature_sets.n_features, m, "relu_output"),
             TrainConfig(steps=10_000, batch_size=1024, log_every=100,
-                        feature_sets=feature_sets),
+                        objective=FreshBatches(feature_sets)),
             axes={"feature_probability": np.asarray(densities, np.float32),
-                  "seed": range(SEEDS[fidelity])},
+                  "seed": range(FIDELITY[fidelity].seeds)},
             fixed={"importance": 1.0, "lr": 1e-3, "weight_decay": 0.01},
             root_seed=root_seed)
     return out
@@ -70,7 +82,7 @@ def sweep(fidelity: str, root_seed: int = 0) -> dict[str, Sweep]:
 def analyse(results: dict[str, Result]) -> tuple[dict, list[Claim], dict]:
     best = {part: r.best_over("seed").dataset for part, r in results.items()}
     W = {part: ds["W"].values for part, ds in best.items()}  # (density, n, m)
-    sets = {part: r.sweep.train.feature_sets.members() for part, r in results.items()}
+    sets = {part: r.sweep.train.objective.feature_sets.members() for part, r in results.items()}
 
     def within(part, k=0):
         return np.concatenate([within_cosines(W[part][k], s) for s in sets[part]])
@@ -145,6 +157,7 @@ def figures(data: dict) -> dict:
 
 
 EXPERIMENT = Experiment(
+    fidelity=FIDELITY,
     name="correlated",
     section="TMS 6",
     description="correlated features orthogonal, anticorrelated antipodal, collapse onto "

@@ -32,15 +32,20 @@ T, at n=10,000; we keep it in T at the scaled-down setting too, where it may sit
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 
 from toysuper.analysis import feature_dimensionality
-from toysuper.analysis.memorization import describe, held_out_loss, held_out_set, training_set
-from toysuper.config import DatasetConfig, ModelConfig, TrainConfig
+from toysuper.analysis.memorization import describe, held_out_loss
+from toysuper.config import TrainConfig
 from toysuper.data import SparseBatch, min_max_active
 from toysuper.experiments.base import Claim, Experiment, optional, rounded
+from toysuper.grid import Sweep
+from toysuper.models import ModelConfig
+from toysuper.objectives import FixedDataset
+from toysuper.objectives.fixed_dataset import HELD_OUT
 from toysuper.plotting.double_descent import (
     plot_ablations,
     plot_double_descent,
@@ -48,19 +53,11 @@ from toysuper.plotting.double_descent import (
     plot_size_by_hidden_map,
 )
 from toysuper.results import Result
-from toysuper.sweep import Sweep
 
-N_FEATURES = {"quick": 1000, "paper": 10_000}
-DENSITY = {"quick": 0.01, "paper": 0.001}
-STEPS = {"quick": 4000, "paper": 50_000}
 WARMUP_FRACTION = 0.05  # 2,500 of 50,000 steps
-LARGEST_SIZE = {"quick": 2048, "paper": 32_768}
 SMALLEST_CAPACITY = 64
-INITS = {"quick": 2, "paper": 5}
-GENERALISING_INITS = {"quick": 2, "paper": 5}  # where T(1-S) >= 10: the solution is consistent
 DATASET_SEEDS = 4  # training sets per size at m=2, averaged (the paper's 4 models per size)
 PICTURE_HIDDEN = 2
-MAP_HIDDEN = {"quick": (4,), "paper": (1, 3, 4, 5, 6, 8, 10)}  # plus m=2 from the main part
 ABLATION_HIDDEN = 4
 PAPER_ABLATION_WEIGHT_DECAY = 1.0  # at 50,000 steps; shorter runs scale it to the same total
 ABLATION_STEPS_FACTOR = 2
@@ -75,10 +72,43 @@ PEAK_FACTOR = 2.0  # "T(1-S) ~ 10": the test-loss peak within a factor 2 (two gr
 PAPER_NORM_PEAK_T = 30  # "||W|| and ||b|| peak near T ~ 30": within a factor 2 of it
 
 
+@dataclasses.dataclass(frozen=True)
+class Fidelity:
+    n_features: int
+    density: float
+    steps: int
+    largest_size: int
+    inits: int
+    generalising_inits: int  # where T(1-S) >= 10: the solution is consistent
+    map_hidden: tuple[int, ...]  # the size-by-width map's widths, beside m=2 from the main part
+
+
+FIDELITY = {
+    "quick": Fidelity(n_features=1000, density=0.01, steps=4000, largest_size=2048, inits=2,
+                      generalising_inits=2, map_hidden=(4,)),
+    "paper": Fidelity(n_features=10_000, density=0.001, steps=50_000, largest_size=32_768,
+                      inits=5, generalising_inits=5, map_hidden=(1, 3, 4, 5, 6, 8, 10)),
+}
+
+
+def training_set(sweep: Sweep, dataset_seed: int = 0) -> SparseBatch:
+    """The fixed training set a sweep trained on (all `capacity` rows; a model of size T used the
+    first T), regenerated from its dataset seed exactly as training drew it."""
+    objective = sweep.train.objective
+    return objective.points(np.asarray(sweep.base.feature_probability)[0],
+                            sweep.model.n_features, objective.capacity, dataset_seed)
+
+
+def held_out_set(sweep: Sweep, size: int, dataset_seed: int = 0) -> SparseBatch:
+    """`size` held-out points from the training set's distribution (the test key of the seed)."""
+    return sweep.train.objective.points(np.asarray(sweep.base.feature_probability)[0],
+                                        sweep.model.n_features, size, dataset_seed, HELD_OUT)
+
+
 def ablation_weight_decay(fidelity: str) -> float:
     """Weight decay 1.0 over 50,000 steps, scaled so that a shorter run gets the same total
     decay sum_t lr_t wd (the schedule's shape is the same at every length)."""
-    return PAPER_ABLATION_WEIGHT_DECAY * STEPS["paper"] / STEPS[fidelity]
+    return PAPER_ABLATION_WEIGHT_DECAY * FIDELITY["paper"].steps / FIDELITY[fidelity].steps
 
 
 def dataset_sizes(largest: int) -> np.ndarray:
@@ -104,15 +134,16 @@ def by_capacity(sizes) -> dict[int, list[int]]:
 
 
 def sweep(fidelity: str, root_seed: int = 0) -> dict[str, Sweep]:
-    n, p, steps = N_FEATURES[fidelity], DENSITY[fidelity], STEPS[fidelity]
-    sizes = dataset_sizes(LARGEST_SIZE[fidelity])
-    slots = min_max_active(n, p, LARGEST_SIZE[fidelity])  # one K: every set a prefix of one
+    f = FIDELITY[fidelity]
+    n, p, steps = f.n_features, f.density, f.steps
+    sizes = dataset_sizes(f.largest_size)
+    slots = min_max_active(n, p, f.largest_size)  # one K: every set a prefix of one
 
     def part(m, group_sizes, capacity, axes, steps=steps):
         return Sweep(ModelConfig(n, m, "relu_output"),
                      TrainConfig(steps=steps, log_every=steps // 40, schedule="warmup_cosine",
                                  warmup_steps=int(WARMUP_FRACTION * steps),
-                                 dataset=DatasetConfig(capacity, slots)),
+                                 objective=FixedDataset(capacity, slots)),
                      axes={"dataset_size": group_sizes, **axes},
                      fixed={"feature_probability": p, "importance": 1.0, "lr": LR,
                             **({} if "weight_decay" in axes else {"weight_decay": WEIGHT_DECAY}),
@@ -121,12 +152,12 @@ def sweep(fidelity: str, root_seed: int = 0) -> dict[str, Sweep]:
 
     parts = {}
     for capacity, group in by_capacity(sizes).items():
-        inits = INITS[fidelity] if min(group) * p < 10 else GENERALISING_INITS[fidelity]
+        inits = f.inits if min(group) * p < 10 else f.generalising_inits
         parts[f"m{PICTURE_HIDDEN}_T{capacity}"] = part(
             PICTURE_HIDDEN, group, capacity,
             {"dataset_seed": range(DATASET_SEEDS), "seed": range(inits)})
     map_sizes = sizes[np.isclose(np.log2(sizes) % 1, 0)]  # the powers of two
-    for m in MAP_HIDDEN[fidelity]:
+    for m in f.map_hidden:
         axes = ({"weight_decay": [WEIGHT_DECAY, ablation_weight_decay(fidelity)]}
                 if m == ABLATION_HIDDEN else {})
         for capacity, group in by_capacity(map_sizes).items():
@@ -383,6 +414,7 @@ def figures(data: dict) -> dict:
 
 
 EXPERIMENT = Experiment(
+    fidelity=FIDELITY,
     name="double_descent",
     section="Henighan 2023",
     description="memorisation and double descent: relu_output models on fixed datasets of T "

@@ -30,18 +30,18 @@ from toysuper.analysis import feature_dimensionality
 from toysuper.analysis.correlation import within_cosines
 from toysuper.analysis.dynamics import all_jumps
 from toysuper.analysis.polytopes import name_group
-from toysuper.config import FeatureSets, ModelConfig, TrainConfig
-from toysuper.data import sample_sparse_uniform
+from toysuper.config import TrainConfig
+from toysuper.data import FeatureSets, sample_sparse_uniform
 from toysuper.experiments.base import Claim, Experiment, rounded
-from toysuper.models import TiedParams, weighted_mse
+from toysuper.grid import Sweep
+from toysuper.models import ModelConfig, TiedParams, weighted_mse
+from toysuper.objectives import FreshBatches
 from toysuper.plotting.dynamics import plot_jumps, plot_stages
 from toysuper.results import Result
-from toysuper.sweep import Sweep
 
 STEPS = 10_000
 SNAPSHOTS = 120
 UNIFORM_SNAPSHOT_EVERY = 100
-SEEDS = {"quick": 2, "paper": 10}
 UNIFORM = (400, 30, 0.4)  # n, m, density
 SHOWN_FEATURES = 40  # features drawn in the jumps figure (those that jump first)
 OCTAHEDRON_SETS = (("correlated", 3), ("correlated", 3))
@@ -51,6 +51,14 @@ LEVELS = {"1": 1.0, "3/4": 3 / 4, "2/3": 2 / 3, "1/2": 1 / 2, "2/5": 2 / 5, "3/8
           "1/3": 1 / 3}
 LEVEL_TOL = 0.02  # narrower than half the gap between neighbouring levels (3/8 and 2/5)
 NEAR_JUMP = 2  # snapshots either side of a jump that count as "at" it
+
+
+@dataclasses.dataclass(frozen=True)
+class Fidelity:
+    seeds: int
+
+
+FIDELITY = {"quick": Fidelity(seeds=2), "paper": Fidelity(seeds=10)}
 
 
 def snapshot_steps(steps: int = STEPS, num: int = SNAPSHOTS) -> tuple[int, ...]:
@@ -67,13 +75,13 @@ def sweep(fidelity: str, root_seed: int = 0) -> dict[str, Sweep]:
         return TrainConfig(steps=STEPS, batch_size=1024, log_every=100,
                            snapshot_steps=snapshots or snapshot_steps(), **kw)
 
-    seeds = {"seed": range(SEEDS[fidelity])}
+    seeds = {"seed": range(FIDELITY[fidelity].seeds)}
     return {
         "uniform": Sweep(ModelConfig(n, m, "relu_output"),
                          train(tuple(range(0, STEPS + 1, UNIFORM_SNAPSHOT_EVERY))), axes=seeds,
                          fixed=common | {"feature_probability": p}, root_seed=root_seed),
         "octahedron": Sweep(ModelConfig(sets.n_features, 3, "relu_output"),
-                            train(feature_sets=sets), axes=seeds,
+                            train(objective=FreshBatches(sets)), axes=seeds,
                             fixed=common | {"feature_probability": OCTAHEDRON_DENSITY},
                             root_seed=root_seed),
     }
@@ -120,7 +128,7 @@ def analyse(results: dict[str, Result]) -> tuple[dict, list[Claim], dict]:
     share = np.array([loss_share_at_jumps(steps, lo, [j.step for j in js])
                       for lo, js in zip(loss, jumps, strict=True)])
 
-    sets = results["octahedron"].sweep.train.feature_sets.members()
+    sets = results["octahedron"].sweep.train.objective.feature_sets.members()
     W_oct = octa["W_snapshots"].values  # (seed, snapshot, 6, 3)
     clump = np.array([[np.mean(np.concatenate([within_cosines(w, s) for s in sets]))
                        for w in seed_run] for seed_run in W_oct])  # (seed, snapshot)
@@ -179,6 +187,7 @@ def figures(data: dict) -> dict:
 
 
 EXPERIMENT = Experiment(
+    fidelity=FIDELITY,
     name="dynamics",
     section="TMS 7",
     description="feature dimensionality over training: discrete jumps between energy levels; "

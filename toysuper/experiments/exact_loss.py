@@ -1,10 +1,10 @@
 """Beyond the papers: training on the exact expected loss (no sampling noise).
 
-Two uses of noise-free training (`TrainConfig(exact_loss=...)`):
+Two uses of noise-free training (the objectives `PopulationLoss` and `OneHotLoss`):
 
 1. The phase diagram of 2 features in 1 dimension (TMS section 4) trained twice from the same
    initialisations: on sampled batches, as in the paper, and on the exact population loss
-   (subset-by-subset quadrature, `toysuper.analysis.population`). Both are compared with the
+   (subset-by-subset quadrature, `toysuper.objectives.population`). Both are compared with the
    theoretical diagram and with each other: does sampling noise change which phase training
    finds?
 2. The one-hot limit of Chen et al. 2023 ("Dynamical versus Bayesian phase transitions in a toy
@@ -27,19 +27,17 @@ import dataclasses
 import jax
 import numpy as np
 
-from toysuper.analysis.onehot import (
-    hessian_spectrum,
-    kgon,
-    kgon_critical_point,
-    one_hot_loss,
-)
+from toysuper.analysis.onehot import hessian_spectrum, kgon, kgon_critical_point
+from toysuper.analysis.phase import diagrams, phase_grid
 from toysuper.analysis.polytopes import polytopes
-from toysuper.config import ModelConfig, TrainConfig
+from toysuper.config import TrainConfig
 from toysuper.experiments.base import Claim, Experiment, rounded
-from toysuper.experiments.phase import diagrams, grid
+from toysuper.grid import Axis, Sweep
+from toysuper.models import ModelConfig
+from toysuper.objectives import FreshBatches, OneHotLoss, PopulationLoss
+from toysuper.objectives.one_hot import one_hot_loss
 from toysuper.plotting.exact import plot_exact_phase, plot_kgons
 from toysuper.results import Result
-from toysuper.sweep import Axis, Sweep
 
 N_ONE_HOT = 6  # Chen et al.'s n = 6, m = 2
 KGONS = (4, 5, 6)  # critical points reported; k <= 4 reconstruct their features exactly
@@ -63,13 +61,13 @@ FIDELITY = {"quick": Fidelity(11, 3, 3000, 64, 6000),
 
 
 def phase_sweep(f: Fidelity, root_seed: int, exact: bool) -> Sweep:
-    r, p = grid(f.points)
+    r, p = phase_grid(f.points)
     importance = np.stack([np.ones_like(r), r], 1)
     return Sweep(
         ModelConfig(2, 1, "relu_output"),
         TrainConfig(steps=f.steps, batch_size=1024, log_every=100,
-                    exact_loss="population" if exact else None,
-                    exact_resolution=QUADRATURE_RESOLUTION),
+                    objective=(PopulationLoss(QUADRATURE_RESOLUTION) if exact
+                               else FreshBatches())),
         axes=(Axis("relative_importance", importance, "importance", r),
               Axis("feature_probability", p), Axis("seed", range(f.seeds))),
         fixed={"lr": 1e-3, "weight_decay": 0.01}, root_seed=root_seed)
@@ -78,7 +76,8 @@ def phase_sweep(f: Fidelity, root_seed: int, exact: bool) -> Sweep:
 def one_hot_sweep(f: Fidelity, root_seed: int) -> Sweep:
     return Sweep(
         ModelConfig(N_ONE_HOT, 2, "relu_output"),
-        TrainConfig(steps=f.one_hot_steps, log_every=100, schedule="linear", exact_loss="one_hot"),
+        TrainConfig(steps=f.one_hot_steps, log_every=100, schedule="linear",
+                    objective=OneHotLoss()),
         axes={"seed": range(f.one_hot_seeds)},
         fixed={"lr": 0.01, "weight_decay": 0.0}, root_seed=root_seed)
 
@@ -134,7 +133,8 @@ def trained_kgons(W: np.ndarray, b: np.ndarray, diverged: np.ndarray,
 
 
 def analyse(results: dict[str, Result]) -> tuple[dict, list[Claim], dict]:
-    sampled, exact = diagrams(results["phase_sampled"]), diagrams(results["phase_exact"])
+    sampled = diagrams(results["phase_sampled"].dataset)
+    exact = diagrams(results["phase_exact"].dataset)
     off = exact["off_boundary"]
 
     def agree(a, b):
@@ -225,6 +225,7 @@ def figures(data: dict) -> dict:
 
 
 EXPERIMENT = Experiment(
+    fidelity=FIDELITY,
     name="exact_loss",
     section="Beyond: Chen et al. 2023",
     description="noise-free training on the exact loss: phase diagram without sampling noise, "

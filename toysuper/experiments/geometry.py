@@ -19,30 +19,44 @@ Polytopes are named by `toysuper.analysis.polytopes`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 
 import numpy as np
 
 from toysuper.analysis import dimensions_per_feature, feature_dimensionality, represented
+from toysuper.analysis.clusters import (
+    BAND,
+    ENRICHED,
+    FRACTIONS,
+    MIN_CLUSTER,
+    SIDE_OFFSET,
+    enrichment,
+    is_cluster,
+)
 from toysuper.analysis.polytopes import cosines, feature_labels, polytopes
-from toysuper.config import ModelConfig, TrainConfig
+from toysuper.config import TrainConfig
 from toysuper.experiments.base import Claim, Experiment, optional, rounded
+from toysuper.grid import Sweep
+from toysuper.models import ModelConfig
 from toysuper.plotting.geometry import plot_dimensionality, plot_feature_graphs
 from toysuper.results import Result
-from toysuper.sweep import Sweep
 
-SIZES = {"quick": ((100, 10),), "paper": ((400, 30), (200, 20))}
-POINTS = {"quick": 16, "paper": 40}
-STEPS = {"quick": 5000, "paper": 10_000}
-FRACTIONS = {"1": 1.0, "3/4": 3 / 4, "2/3": 2 / 3, "1/2": 1 / 2, "2/5": 2 / 5, "3/8": 3 / 8}
 POLYTOPE_FRACTIONS = ("3/4", "2/3", "2/5", "3/8")  # beside 1/2; the paper sees no line at 1
-BAND = 0.005  # half-width of the window around each fraction
-SIDE_OFFSET = 0.0125  # side windows centred this far away: they never reach a neighbour's window
-ENRICHED = 2.0  # a cluster: at least this many times the mean count of the two side windows
-MIN_CLUSTER = 10  # and at least this many represented features in the window
 PLATEAU_TOL, PLATEAU_SPAN = 0.05, 1.5  # |D* - 1/2| < tol over a factor >= span in 1/(1-S)
 FLAT = 1 / 3  # on a plateau the slope of D* against log 1/(1-S) is below this share of the mean
 PACKED = 0.98  # efficient packing: sum_i D_i >= this share of m (random directions: ~0.9)
+
+
+@dataclasses.dataclass(frozen=True)
+class Fidelity:
+    sizes: tuple[tuple[int, int], ...]  # (n, m) of each part
+    points: int  # densities
+    steps: int
+
+
+FIDELITY = {"quick": Fidelity(sizes=((100, 10),), points=16, steps=5000),
+            "paper": Fidelity(sizes=((400, 30), (200, 20)), points=40, steps=10_000)}
 
 
 def part_name(n: int, m: int) -> str:
@@ -53,35 +67,12 @@ def sweep(fidelity: str, root_seed: int = 0) -> dict[str, Sweep]:
     return {
         part_name(n, m): Sweep(
             ModelConfig(n, m, "relu_output"),
-            TrainConfig(steps=STEPS[fidelity], batch_size=1024, log_every=100),
-            axes={"feature_probability": np.geomspace(1, 1 / 20, POINTS[fidelity])},
+            TrainConfig(steps=FIDELITY[fidelity].steps, batch_size=1024, log_every=100),
+            axes={"feature_probability": np.geomspace(1, 1 / 20, FIDELITY[fidelity].points)},
             fixed={"importance": 1.0, "lr": 1e-3, "weight_decay": 0.01, "seed": 0},
             root_seed=root_seed)
-        for n, m in SIZES[fidelity]
+        for n, m in FIDELITY[fidelity].sizes
     }
-
-
-def enrichment(D: np.ndarray, fraction: float, band: float = BAND,
-               offset: float = SIDE_OFFSET) -> dict:
-    """Represented features within `band` of `fraction` against the mean count in two windows
-    of the same width centred `offset` below and above (only below for 1, since D_i <= 1).
-
-    With band 0.005 and offset 0.0125 no side window reaches the centre window of another
-    fraction (the closest pair, 3/8 and 2/5, are 0.025 apart), so one cluster is never counted
-    as the background of its neighbour. Enrichment is None when the side windows are empty.
-    """
-    centre = int(np.sum(np.abs(D - fraction) < band))
-    offsets = (-offset,) if fraction >= 1 else (-offset, offset)
-    sides = [int(np.sum(np.abs(D - fraction - o) < band)) for o in offsets]
-    side = sum(sides) / len(sides)
-    return {"centre": centre, "side": rounded(side, 1),
-            "enrichment": rounded(centre / side, 2) if side else None}
-
-
-def is_cluster(counts: dict) -> bool:
-    """At least MIN_CLUSTER features in the window, and ENRICHED times the side windows."""
-    return counts["centre"] >= MIN_CLUSTER and (counts["enrichment"] is None
-                                                or counts["enrichment"] >= ENRICHED)
 
 
 def plateau(p: np.ndarray, dstar: np.ndarray, level: float = 0.5,
@@ -188,6 +179,7 @@ def figures(data: dict) -> dict:
 
 
 EXPERIMENT = Experiment(
+    fidelity=FIDELITY,
     name="geometry",
     section="TMS 5",
     description="uniform importance: D* sticky at 1 and 1/2, feature dimensionalities on the "

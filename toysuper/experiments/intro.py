@@ -13,25 +13,36 @@ density nearest S = 80% (p = 0.19), and every density with S >= 90% (p <= 0.1).
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from toysuper.analysis import dimensions_per_feature, feature_dimensionality, represented
-from toysuper.config import ModelConfig, TrainConfig, decaying_importance, power_space
+from toysuper.config import TrainConfig
 from toysuper.experiments.base import Claim, Experiment, rounded
+from toysuper.grid import Sweep
+from toysuper.hyper import decaying_importance, power_space
+from toysuper.models import ModelConfig
 from toysuper.plotting.intro import plot_intro
 from toysuper.results import Result
-from toysuper.sweep import Sweep
 
 N_FEATURES, N_HIDDEN = 5, 2
-SEEDS = {"quick": 8, "paper": 32}
 TOLERANCE = 0.05  # |D_i - ideal| allowed for a feature to count as in the ideal polytope
+
+
+@dataclasses.dataclass(frozen=True)
+class Fidelity:
+    seeds: int
+
+
+FIDELITY = {"quick": Fidelity(seeds=8), "paper": Fidelity(seeds=32)}
 
 
 def sweep(fidelity: str, root_seed: int = 0) -> Sweep:
     return Sweep(
         ModelConfig(N_FEATURES, N_HIDDEN, "relu_output"),
         TrainConfig(steps=10_000, batch_size=1024, log_every=100),
-        axes={"feature_probability": power_space(20, 10), "seed": range(SEEDS[fidelity])},
+        axes={"feature_probability": power_space(20, 10), "seed": range(FIDELITY[fidelity].seeds)},
         fixed={"importance": decaying_importance(N_FEATURES, 0.9), "lr": 1e-3,
                "weight_decay": 0.01},
         root_seed=root_seed,
@@ -96,6 +107,7 @@ def figures(best) -> dict:
 
 
 EXPERIMENT = Experiment(
+    fidelity=FIDELITY,
     name="intro",
     section="TMS 1",
     description="five features in two dimensions: dropped, antipodal pairs, pentagon as sparsity "

@@ -29,12 +29,13 @@ import numpy as np
 from toysuper.analysis import feature_dimensionality, feature_norms, represented
 from toysuper.analysis.phase import optimise_each
 from toysuper.analysis.polytopes import polytope_counts, rank
-from toysuper.analysis.population import population_losses
-from toysuper.config import ModelConfig, TrainConfig
+from toysuper.config import TrainConfig
 from toysuper.experiments.base import Claim, Experiment, optional, rounded
+from toysuper.grid import Axis, Sweep
+from toysuper.models import ModelConfig
+from toysuper.objectives.population import population_losses
 from toysuper.plotting.perturb import plot_perturb_feature
 from toysuper.results import Result
-from toysuper.sweep import Axis, Sweep
 
 N_FEATURES, N_HIDDEN = 5, 2
 BASE_DENSITY = 0.05
@@ -244,6 +245,7 @@ def figures(data: dict) -> dict:
 
 
 EXPERIMENT = Experiment(
+    fidelity=FIDELITY,
     name="perturb_feature",
     section="TMS 5",
     description="a pentagon of five features as the fifth one's density changes: deformation, "

@@ -32,19 +32,19 @@ import numpy as np
 from toysuper.analysis.phase import (
     CLOSED_FORMS,
     PHASES,
-    classify_extra,
+    diagrams,
     has_superposition,
-    majority_phase,
     off_boundary,
     onset_density,
+    phase_grid,
     theory_grid,
 )
-from toysuper.analysis.population import population_losses
-from toysuper.config import ModelConfig, TrainConfig
+from toysuper.config import TrainConfig
 from toysuper.experiments.base import Claim, Experiment, optional, rounded
+from toysuper.grid import Axis, Sweep
+from toysuper.models import ModelConfig
 from toysuper.plotting.phase import plot_phase_diagrams
 from toysuper.results import Result
-from toysuper.sweep import Axis, Sweep
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,23 +58,16 @@ FIDELITY = {
     (2, 1): {"quick": Fidelity(21, 4, 4000), "paper": Fidelity(41, 10, 10_000)},
     (3, 2): {"quick": Fidelity(13, 4, 5000), "paper": Fidelity(41, 10, 10_000)},
 }
-EXACT_LOSS_RESOLUTION = {2: 64, 3: 24}  # quadrature points per feature for ranking models
 CUT_RELATIVE_IMPORTANCE = 10**-0.5
 CUT_POINTS = 81
 AGREEMENT_TARGET = 0.9
 FOLLOWS_THEORY = 0.02  # |best trained exact loss / optimised minimum - 1| along the cut
 
 
-def grid(points: int) -> tuple[np.ndarray, np.ndarray]:
-    """(relative importance r, density p), log-spaced; r = 1 is the middle row."""
-    return (np.geomspace(0.1, 10, points).astype(np.float32),
-            np.geomspace(0.01, 1, points).astype(np.float32))
-
-
 def make_sweep(n: int, m: int):
     def sweep(fidelity: str, root_seed: int = 0) -> Sweep:
         f = FIDELITY[(n, m)][fidelity]
-        r, p = grid(f.points)
+        r, p = phase_grid(f.points)
         importance = np.concatenate([np.ones((len(r), n - 1)), r[:, None]], 1)
         return Sweep(
             ModelConfig(n, m, "relu_output"),
@@ -87,39 +80,6 @@ def make_sweep(n: int, m: int):
         )
 
     return sweep
-
-
-def diagrams(result: Result) -> dict[str, np.ndarray]:
-    """Empirical phases (paper protocol and best-of-k) and the theory on the sweep's grid."""
-    ds = result.dataset
-    n, m = ds.sizes["feature"], ds.sizes["hidden"]
-    r, p = ds["relative_importance"].values, ds["feature_probability"].values
-    W = ds["W"].values  # (r, p, seed, n, m)
-    loss = np.where(ds["diverged"].values, np.inf, exact_losses(ds))
-    phases = classify_extra(W)
-    best = np.argmin(loss, -1)
-    superposed = has_superposition(W)
-    theory = theory_grid(n, m, r, p)
-    best_W = np.take_along_axis(theory["W"], theory["best"][None, ..., None, None], 0)[0]
-    return {
-        "r": r, "p": p, "phases": phases, "loss": loss,
-        "empirical": np.take_along_axis(phases, best[..., None], -1)[..., 0],
-        "majority": majority_phase(phases, loss, drop_worst=1),
-        "empirical_superposed": np.take_along_axis(superposed, best[..., None], -1)[..., 0],
-        "theory": theory["phase"], "theory_superposed": has_superposition(best_W),
-        "best_loss": np.take_along_axis(loss, best[..., None], -1)[..., 0],
-        "theory_loss": theory["losses"].min(0),
-        "off_boundary": off_boundary(theory["phase"]),
-    }
-
-
-def exact_losses(ds) -> np.ndarray:
-    """The expected loss of every trained model of a phase sweep, by quadrature. (r, p, seed)."""
-    n = ds.sizes["feature"]
-    return population_losses(
-        ds["W"].values, ds["b"].values,
-        ds["feature_probability"].values[None, :, None, None],
-        ds["importance"].values[:, None, None, :], resolution=EXACT_LOSS_RESOLUTION[n])
 
 
 def cut(n: int, m: int, r: float = CUT_RELATIVE_IMPORTANCE) -> dict[str, np.ndarray]:
@@ -196,7 +156,7 @@ def compare_with_paper_theory(d: dict, n: int = 2, m: int = 1) -> dict:
 
 def make_analyse(n: int, m: int):
     def analyse(result: Result) -> tuple[dict, list[Claim], dict]:
-        d = diagrams(result)
+        d = diagrams(result.dataset)
         off = d["off_boundary"]
         agree = float(np.mean(d["empirical"][off] == d["theory"][off]))
         agree_majority = float(np.mean(d["majority"][off] == d["theory"][off]))
@@ -288,6 +248,7 @@ def make_figures(n: int, m: int):
 
 def make_experiment(n: int, m: int) -> Experiment:
     return Experiment(
+        fidelity=FIDELITY[(n, m)],
         name=f"phase_{n}in{m}",
         section="TMS 4",
         description=f"phase diagram of {n} features in {m} dimension{'s' if m > 1 else ''}: "

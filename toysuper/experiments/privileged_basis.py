@@ -18,6 +18,7 @@ regime is >= 9 features in all 5 neurons with every read feature on exactly 2 ne
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 
 import numpy as np
@@ -30,19 +31,31 @@ from toysuper.analysis.neurons import (
     neurons_per_feature,
     regime,
 )
-from toysuper.config import ModelConfig, TrainConfig, decaying_importance
+from toysuper.config import TrainConfig
 from toysuper.experiments.base import Claim, Experiment, rounded
+from toysuper.grid import Sweep
+from toysuper.hyper import decaying_importance
+from toysuper.models import ModelConfig
 from toysuper.plotting.neurons import plot_neuron_stacks
 from toysuper.results import Result
-from toysuper.sweep import Sweep
 
 N_FEATURES, N_NEURONS, DECAY = 10, 5, 0.75
 FINE = tuple(round(0.2 - 0.01 * k, 2) for k in range(13))  # 0.20, 0.19, ..., 0.08
 DENSITIES = (1.0, 0.5, 0.3, *FINE, 0.07, 0.03)
 NARROW = {  # the paper's narrow regimes: "~0.15" and "~0.12", looked for within +-25%
     "5 in 3": (0.1125, 0.1875), "6 in 4": (0.09, 0.15)}
-RESTARTS = {"quick": 24, "paper": 1000}
-STEPS = {"quick": 6000, "paper": 10_000}
+
+
+@dataclasses.dataclass(frozen=True)
+class Fidelity:
+    restarts: int
+    steps: int
+
+
+FIDELITY = {"quick": Fidelity(restarts=24, steps=6000),
+            "paper": Fidelity(restarts=1000, steps=10_000)}
+
+
 NEURON_PAIRS = "features on neuron pairs"
 PAPER_REGIMES = {  # the paper's table, at the densities swept here (narrow ones: NARROW)
     1.0: MONOSEMANTIC, 0.5: MONOSEMANTIC, 0.3: "3 in 2", 0.07: "8 in 5", 0.03: NEURON_PAIRS,
@@ -51,8 +64,9 @@ PAPER_REGIMES = {  # the paper's table, at the densities swept here (narrow ones
 
 def sweep(fidelity: str, root_seed: int = 0) -> Sweep:
     return Sweep(ModelConfig(N_FEATURES, N_NEURONS, "relu_hidden"),
-                 TrainConfig(steps=STEPS[fidelity], batch_size=1024, log_every=100),
-                 axes={"feature_probability": DENSITIES, "seed": range(RESTARTS[fidelity])},
+                 TrainConfig(steps=FIDELITY[fidelity].steps, batch_size=1024, log_every=100),
+                 axes={"feature_probability": DENSITIES,
+                       "seed": range(FIDELITY[fidelity].restarts)},
                  fixed={"importance": decaying_importance(N_FEATURES, DECAY), "lr": 1e-3,
                         "weight_decay": 0.01},
                  root_seed=root_seed)
@@ -129,6 +143,7 @@ def figures(data: dict) -> dict:
 
 
 EXPERIMENT = Experiment(
+    fidelity=FIDELITY,
     name="privileged_basis",
     section="TMS 8",
     description="n=10 features in m=5 ReLU neurons (I=0.75^i), best of many restarts per "

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hashlib
 import json
@@ -91,7 +92,10 @@ def run_experiment(name: str, fidelity: str = "quick", seed: int = 0,
         "n_diverged": sum(int(r.dataset["diverged"].values.sum()) for r in results.values()),
         "train_seconds": previous.get("train_seconds", round(train_seconds, 2)),
         "reused_result": reused, "hardware": hardware(), "versions": versions(),
-        "choices": experiment.choices, "metrics": metrics,
+        "choices": experiment.choices,
+        "fidelity_settings": (dataclasses.asdict(experiment.fidelity[fidelity])
+                              if experiment.fidelity else {}),
+        "metrics": metrics,
         "claims": [{"section": experiment.section, **c.to_dict()} for c in claims],
     }
     figures = {}

@@ -31,18 +31,16 @@ import jax
 import numpy as np
 
 from toysuper.analysis.dictionary import evaluate_saes, recovery
-from toysuper.config import ModelConfig, TrainConfig, decaying_importance
+from toysuper.config import TrainConfig
 from toysuper.experiments.base import Claim, Experiment, rounded
+from toysuper.grid import Axis, Sweep
+from toysuper.hyper import decaying_importance
+from toysuper.models import ModelConfig
+from toysuper.objectives import SourceModels, SparseAutoencoderTraining
+from toysuper.objectives.sparse_autoencoder import sample_activations
 from toysuper.plotting.dictionary import plot_sae_directions, plot_sae_recovery
 from toysuper.results import Result
-from toysuper.sae import (
-    SAEParams,
-    SourceModels,
-    dictionary,
-    latents_in_use,
-    sample_activations,
-)
-from toysuper.sweep import Axis, Sweep
+from toysuper.sae import SAEParams, dictionary, latents_in_use
 
 N_FEATURES, N_HIDDEN, DECAY = 20, 5, 0.9
 PENTAGON_DENSITY = 0.05
@@ -94,7 +92,8 @@ def sae_sweep(kind: str, n_latents: int, source: SourceModels, f: Fidelity, root
               **axes) -> Sweep:
     density = np.asarray(source.feature_probability, np.float32)
     return Sweep(ModelConfig(n_latents, source.n_hidden, kind),
-                 TrainConfig(steps=f.sae_steps, batch_size=1024, log_every=100, source=source),
+                 TrainConfig(steps=f.sae_steps, batch_size=1024, log_every=100,
+                             objective=SparseAutoencoderTraining(source)),
                  axes=(Axis("toy_density", range(len(source)), "source_index", density),
                        *(Axis(name, values) for name, values in axes.items())),
                  fixed={"lr": SAE_LR, "weight_decay": 0.0}, root_seed=root_seed)
@@ -137,7 +136,7 @@ def held_out_activations(source: SourceModels, samples: int = EVAL_SAMPLES) -> n
 def score(result: Result) -> dict[str, np.ndarray]:
     """Recovery and code statistics of every SAE of a sweep, shaped like its grid."""
     sweep, ds = result.sweep, result.dataset
-    source = sweep.train.source
+    source = sweep.train.objective.source
     params = SAEParams(**{k: ds[k].values.reshape(sweep.size, *ds[k].shape[len(sweep.shape):])
                           for k in ("W", "W_enc", "b", "b_dec")})
     hyper = sweep.grid_hyper()
@@ -240,7 +239,7 @@ def pentagon_picture(result: Result, recovered: np.ndarray) -> dict:
     recovers most features (ties: the lowest L1), given `recovered` (size, l1) from `score`."""
     ds = result.dataset
     best = int(np.argmax(recovered[-1]))
-    return {"true_W": np.asarray(result.sweep.train.source.W)[0],
+    return {"true_W": np.asarray(result.sweep.train.objective.source.W)[0],
             "learned": np.asarray(dictionary(sae_params(result)))[0, :, best],
             "sizes": ds["dictionary_size"].values, "l1": float(ds["l1_coefficient"][best])}
 
@@ -257,6 +256,7 @@ def figures(data: dict) -> dict:
 
 
 EXPERIMENT = Experiment(
+    fidelity=FIDELITY,
     name="sae_recovery",
     section="Beyond: Sharkey et al. 2022",
     description="sparse autoencoders on toy-model activations: recovery of the true features "

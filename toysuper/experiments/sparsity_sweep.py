@@ -19,11 +19,13 @@ import dataclasses
 import numpy as np
 
 from toysuper.analysis import feature_dimensionality, represented, superposition
-from toysuper.config import ModelConfig, TrainConfig, decaying_importance
+from toysuper.config import TrainConfig
 from toysuper.experiments.base import Claim, Experiment, rounded
+from toysuper.grid import Sweep
+from toysuper.hyper import decaying_importance
+from toysuper.models import ModelConfig
 from toysuper.plotting.sparsity import plot_sparsity_sweep
 from toysuper.results import Result
-from toysuper.sweep import Sweep
 
 DENSITIES = (1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001)
 KINDS = ("linear", "relu_output")
@@ -36,14 +38,19 @@ class Setting:
     n: int
     m: int
     decay: float  # I_i = decay^i
-    seeds: dict
-    steps: dict
 
 
-SETTINGS = (
-    Setting(20, 5, 0.7, seeds={"quick": 16, "paper": 32}, steps={"quick": 5000, "paper": 10_000}),
-    Setting(80, 20, 0.9, seeds={"quick": 2, "paper": 4}, steps={"quick": 4000, "paper": 10_000}),
-)
+SETTINGS = (Setting(20, 5, 0.7), Setting(80, 20, 0.9))
+
+
+@dataclasses.dataclass(frozen=True)
+class Fidelity:
+    seeds: dict[int, int]  # n -> seeds of that setting
+    steps: dict[int, int]  # n -> steps
+
+
+FIDELITY = {"quick": Fidelity(seeds={20: 16, 80: 2}, steps={20: 5000, 80: 4000}),
+            "paper": Fidelity(seeds={20: 32, 80: 4}, steps={20: 10_000, 80: 10_000})}
 
 
 def part_name(kind: str, n: int) -> str:
@@ -54,8 +61,8 @@ def sweep(fidelity: str, root_seed: int = 0) -> dict[str, Sweep]:
     return {
         part_name(kind, s.n): Sweep(
             ModelConfig(s.n, s.m, kind),
-            TrainConfig(steps=s.steps[fidelity], batch_size=1024, log_every=100),
-            axes={"feature_probability": DENSITIES, "seed": range(s.seeds[fidelity])},
+            TrainConfig(steps=FIDELITY[fidelity].steps[s.n], batch_size=1024, log_every=100),
+            axes={"feature_probability": DENSITIES, "seed": range(FIDELITY[fidelity].seeds[s.n])},
             fixed={"importance": decaying_importance(s.n, s.decay), "lr": 1e-3,
                    "weight_decay": 0.01},
             root_seed=root_seed)
@@ -171,6 +178,7 @@ def figures(data: dict) -> dict:
 
 
 EXPERIMENT = Experiment(
+    fidelity=FIDELITY,
     name="sparsity_sweep",
     section="TMS 2",
     description="linear vs ReLU output at n=20, m=5 and n=80, m=20 over seven densities: "

@@ -11,7 +11,7 @@ which polytope is best at each density, by how much, and the loss of the best ti
 
 Claims (TMS 5, "features cluster on these lines"): at the densities where the polytope theory
 prefers tetrahedra (triangles), at least MIN_CLUSTER represented features of one model lie within
-geometry.BAND of 3/4 (2/3), enriched against the side windows as in `geometry`. The faithfulness
+BAND of 3/4 (2/3), enriched against the side windows as in `geometry`. The faithfulness
 check: each density's best trained model reaches the best tiling's loss within LOSS_TOL; when it
 does and still forms no tetrahedra, the polytope is not what training prefers, and the verdict
 is "not reproduced" with that evidence.
@@ -27,22 +27,32 @@ near 0.03 rather than p/2) and lose 18-30% more than the best tiling; the gap cl
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from toysuper.analysis import dimensions_per_feature, feature_dimensionality, represented
+from toysuper.analysis.clusters import BAND, FRACTIONS, MIN_CLUSTER, enrichment, is_cluster
 from toysuper.analysis.polytope_losses import POLYTOPES, best_polytope, unrepresented_loss
 from toysuper.analysis.polytopes import feature_labels, polytopes
-from toysuper.config import ModelConfig, TrainConfig
+from toysuper.config import TrainConfig
 from toysuper.experiments.base import Claim, Experiment, optional, rounded
-from toysuper.experiments.geometry import BAND, FRACTIONS, MIN_CLUSTER, enrichment, is_cluster
+from toysuper.grid import Sweep
+from toysuper.models import ModelConfig
 from toysuper.plotting.polytope_losses import plot_polytope_preference
 from toysuper.results import Result
-from toysuper.sweep import Sweep
 
 N_FEATURES, N_HIDDEN = 400, 30
 INVERSE_DENSITY = (1.05, 1.1, 1.2, 1.3, 1.5, 2.0)  # 1 / (1 - S)
-STEPS = {"quick": 10_000, "paper": 30_000}
-SEEDS = {"quick": 1, "paper": 3}
+
+
+@dataclasses.dataclass(frozen=True)
+class Fidelity:
+    steps: int
+    seeds: int
+
+
+FIDELITY = {"quick": Fidelity(steps=10_000, seeds=1), "paper": Fidelity(steps=30_000, seeds=3)}
 LOSS_TOL = 0.005  # best trained loss within 0.5% of the best tiling's: training is not the limit
 TARGETS = {"tetrahedron": ("3/4", "tetrahedra"), "triangle": ("2/3", "triangles")}
 
@@ -50,9 +60,9 @@ TARGETS = {"tetrahedron": ("3/4", "tetrahedra"), "triangle": ("2/3", "triangles"
 def sweep(fidelity: str, root_seed: int = 0) -> Sweep:
     return Sweep(
         ModelConfig(N_FEATURES, N_HIDDEN, "relu_output"),
-        TrainConfig(steps=STEPS[fidelity], batch_size=1024, log_every=100),
+        TrainConfig(steps=FIDELITY[fidelity].steps, batch_size=1024, log_every=100),
         axes={"feature_probability": 1 / np.asarray(INVERSE_DENSITY),
-              "seed": range(SEEDS[fidelity])},
+              "seed": range(FIDELITY[fidelity].seeds)},
         fixed={"importance": 1.0, "lr": 1e-3, "weight_decay": 0.01},
         root_seed=root_seed,
     )
@@ -145,6 +155,7 @@ def figures(data: dict) -> dict:
 
 
 EXPERIMENT = Experiment(
+    fidelity=FIDELITY,
     name="tetrahedra",
     section="TMS 5",
     description="the dense end of the geometry figure: tetrahedra and triangles against the "

@@ -17,7 +17,7 @@ def plot_exact_phase(sampled: dict, exact: dict) -> Figure:
     importance): trained on sampled batches, trained on the exact loss, and theory.
 
     Args:
-      sampled, exact: `toysuper.experiments.phase.diagrams` of the two trainings.
+      sampled, exact: `toysuper.analysis.phase.diagrams` of the two trainings.
     """
     cmap = ListedColormap(PHASE_COLORS)
     norm = BoundaryNorm(np.arange(len(PHASES) + 1) - 0.5, cmap.N)

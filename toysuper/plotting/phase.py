@@ -24,7 +24,7 @@ def plot_phase_diagrams(d: dict, cut: dict, n: int, m: int) -> Figure:
     importance), the theoretical phase, and the optimised candidate losses along a cut.
 
     Args:
-      d: `toysuper.experiments.phase.diagrams(result)`: r, p, empirical, theory, off_boundary.
+      d: `toysuper.analysis.phase.diagrams(result.dataset)`: r, p, empirical, theory, off_boundary.
       cut: `toysuper.experiments.phase.cut(n, m)`: r, p, losses (candidate, p), names.
     """
     cmap = ListedColormap(PHASE_COLORS)

@@ -1,4 +1,4 @@
-"""Expected (population) loss of a small model under sparse uniform inputs, without sampling.
+"""Training on the expected (population) loss of a small model under sparse uniform inputs.
 
 The input distribution of TMS is a mixture over active subsets S of features: S has probability
 prod_{i in S} p_i prod_{i not in S} (1 - p_i), and the active values are uniform on [0, 1]^|S|.
@@ -9,17 +9,22 @@ exact for integrands linear in each active value). Cost grows as resolution^n: m
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
+from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from toysuper.config import _require
-from toysuper.data import sample_sparse_uniform_feature_major
-from toysuper.models import MODEL_KINDS, TiedParams
+from toysuper.models import MODEL_KINDS, ModelConfig, TiedParams
+from toysuper.objectives.base import Objective, Values
+from toysuper.validation import is_int, require
+
+MAX_QUADRATURE_NODES = 1 << 20  # per step
+DEFAULT_RESOLUTION = 32
 
 
 @functools.lru_cache(maxsize=32)
@@ -74,9 +79,9 @@ def population_loss(params, feature_probability: Float[Array, " feature"],
       >>> population_loss(params, jnp.array([0.1, 0.1]), jnp.array([1.0, 1.0]))  # 0.1/3 - 0.1**2/4
     """
     model = MODEL_KINDS[kind]
-    _require(model.sample is sample_sparse_uniform_feature_major and model.target is None, "kind",
-             kind, "a reconstruction model on sparse uniform inputs (linear, relu_output, "
-             "relu_hidden); the exact loss of other input distributions is not implemented")
+    require(model.reconstructs_sparse_uniform, "kind", kind, "a reconstruction model on sparse "
+            "uniform inputs (linear, relu_output, relu_hidden); the exact loss of other input "
+            "distributions is not implemented")
     points, active, volume = quadrature(len(importance), resolution)
     err = points - model.apply(params, jnp.asarray(points))
     per_point = jnp.sum(jnp.asarray(importance) * err**2, axis=-1)
@@ -105,3 +110,46 @@ def population_losses(W: Float[Array, "... feature hidden"], b: Float[Array, "..
     losses = jax.lax.map(one, (jnp.asarray(W.reshape(-1, n, m)), *map(jnp.asarray, flat)),
                          batch_size=batch_size)
     return np.asarray(losses).reshape(shape)
+
+
+@dataclasses.dataclass(frozen=True)
+class PopulationLoss(Objective):
+    """Noise-free training on the expected loss itself, `population_loss` with `resolution`
+    midpoint points per active feature (`batch_size` is unused; n_features small)."""
+
+    resolution: int = DEFAULT_RESOLUTION
+    name: ClassVar[str] = "population_loss"
+    deterministic: ClassVar[bool] = True
+
+    def __post_init__(self):
+        require(is_int(self.resolution) and self.resolution >= 1, "exact_resolution",
+                self.resolution, "an integer >= 1")
+
+    def check(self, model: ModelConfig, values: Values) -> None:
+        super().check(model, values)
+        require(MODEL_KINDS[model.kind].reconstructs_sparse_uniform, "model.kind", model.kind,
+                "a reconstruction kind with sparse uniform inputs for exact_loss='population' "
+                "(linear, relu_output, relu_hidden)")
+        nodes = (self.resolution + 1) ** model.n_features
+        require(nodes <= MAX_QUADRATURE_NODES, "exact_resolution", self.resolution,
+                f"(exact_resolution + 1) ** n_features <= {MAX_QUADRATURE_NODES} quadrature "
+                f"nodes per step (n_features={model.n_features})")
+
+    def loss(self, data_key, hyper, model: ModelConfig, batch_size: int, shared: Any = None):
+        def expected(params, t):
+            return population_loss(params, hyper.feature_probability, hyper.importance,
+                                   model.kind, self.resolution)
+
+        return expected
+
+    def rows(self, model: ModelConfig, batch_size: int) -> int:
+        return (self.resolution + 1) ** model.n_features
+
+    def to_dict(self) -> dict:
+        return {"exact_loss": "population"} | (
+            {} if self.resolution == DEFAULT_RESOLUTION else {"exact_resolution": self.resolution})
+
+    @classmethod
+    def from_dict(cls, d: dict) -> PopulationLoss | None:
+        return (cls(d.get("exact_resolution", DEFAULT_RESOLUTION))
+                if d.get("exact_loss") == "population" else None)

@@ -1,0 +1,105 @@
+"""Training objectives: one module per way of producing a model's loss (see `base`).
+
+    objective                   a step's loss                              Hyper fields it reads
+    FreshBatches                a fresh batch of inputs (TMS; the default)  -
+    AdversarialBatches          the same, each sample attacked (TMS s. 7)   attack_norm
+    FixedDataset                the mean over a fixed training set (H+23)   dataset_size,
+                                                                            dataset_seed
+    PopulationLoss              the exact expected loss, by quadrature      -
+    OneHotLoss                  the exact loss over one-hot inputs (C+23)   -
+    SparseAutoencoderTraining   an SAE's loss on toy models' activations    l1_coefficient,
+                                                                            active_latents,
+                                                                            dictionary_size,
+                                                                            source_index
+"""
+
+import jax
+
+from toysuper.fingerprint import fingerprint
+from toysuper.hyper import HYPER_FIELDS
+from toysuper.objectives.adversarial import AdversarialBatches
+from toysuper.objectives.base import Objective
+from toysuper.objectives.fixed_dataset import FixedDataset
+from toysuper.objectives.one_hot import OneHotLoss
+from toysuper.objectives.population import PopulationLoss
+from toysuper.objectives.sampled import FreshBatches
+from toysuper.objectives.sparse_autoencoder import SourceModels, SparseAutoencoderTraining
+from toysuper.validation import require
+
+# the order `from_config` tries them in: registered ones first, FreshBatches (which reads any
+# entries) last
+BUILT_IN_OBJECTIVES: tuple[type[Objective], ...] = (
+    SparseAutoencoderTraining, FixedDataset, PopulationLoss, OneHotLoss, AdversarialBatches,
+    FreshBatches)
+OBJECTIVES: list[type[Objective]] = list(BUILT_IN_OBJECTIVES)
+OBJECTIVE_KEYS = {"source", "dataset", "exact_loss", "exact_resolution", "adversarial",
+                  "feature_sets"}  # config entries that describe the objective (built-in ones)
+
+
+def register_objective(cls: type[Objective], keys: tuple[str, ...]) -> None:
+    """Make a new objective loadable from saved configs; training needs no registration.
+
+    Args:
+      cls: a frozen dataclass subclassing `Objective` whose `to_dict` writes entries under
+        `keys` (names no other objective uses) and whose `from_dict` reads them back.
+      keys: the config entries that describe it.
+
+    Registering a class of the same name again replaces it and drops every compiled program
+    (`jax.clear_caches()`); result directories tell the two apart by `objective_fingerprint`.
+    """
+    require(isinstance(cls, type) and issubclass(cls, Objective) and cls not in
+            BUILT_IN_OBJECTIVES, "cls", cls, "a subclass of toysuper.objectives.Objective other "
+            "than the built-in ones")
+    require(set(cls.fields) <= set(HYPER_FIELDS), "cls.fields", cls.fields,
+            f"Hyper fields ({', '.join(HYPER_FIELDS)})")
+    require(isinstance(keys, tuple) and bool(keys) and all(isinstance(k, str) for k in keys),
+            "keys", keys, "a non-empty tuple of config entry names")
+    taken = OBJECTIVE_KEYS - set(_REGISTERED_KEYS.get(cls.__name__, ()))
+    require(not taken & set(keys), "keys", keys, f"names other than {sorted(taken)}")
+    replaced = [c for c in OBJECTIVES if c.__name__ == cls.__name__]
+    for old in replaced:
+        OBJECTIVES.remove(old)
+        OBJECTIVE_KEYS.difference_update(_REGISTERED_KEYS.pop(old.__name__, ()))
+    OBJECTIVES.insert(0, cls)
+    OBJECTIVE_KEYS.update(keys)
+    _REGISTERED_KEYS[cls.__name__] = keys
+    if replaced:
+        jax.clear_caches()
+
+
+_REGISTERED_KEYS: dict[str, tuple[str, ...]] = {}
+
+
+def from_config(entries: dict) -> Objective:
+    """The objective a `TrainConfig`'s JSON entries describe (see `Objective.to_dict`)."""
+    for cls in OBJECTIVES:
+        objective = cls.from_dict(entries)
+        if objective is not None:
+            return objective
+    raise AssertionError("FreshBatches describes any entries")
+
+
+def objective_fingerprint(objective: Objective) -> str:
+    """sha256 (16 hex digits) of a registered objective class's code; "" for a built-in one,
+    whose code `toysuper.results.training_code` already covers."""
+    cls = type(objective)
+    if cls in BUILT_IN_OBJECTIVES:
+        return ""
+    return fingerprint({name: value for klass in cls.__mro__ if klass not in
+                        (*BUILT_IN_OBJECTIVES, Objective, object)
+                        for name, value in vars(klass).items() if not name.startswith("__")})
+
+
+def field_owners() -> dict[str, list[str]]:
+    """Each objective-specific `Hyper` field -> the names of the objectives that read it."""
+    owners: dict[str, list[str]] = {}
+    for cls in OBJECTIVES:
+        for field in cls.fields:
+            owners.setdefault(field, []).append(cls.__name__)
+    return owners
+
+
+__all__ = ["BUILT_IN_OBJECTIVES", "OBJECTIVES", "OBJECTIVE_KEYS", "AdversarialBatches",
+           "FixedDataset", "FreshBatches", "Objective", "OneHotLoss", "PopulationLoss",
+           "SourceModels", "SparseAutoencoderTraining", "field_owners", "from_config",
+           "objective_fingerprint", "register_objective"]
