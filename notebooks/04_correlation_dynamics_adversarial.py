@@ -25,7 +25,7 @@
 # - `dynamics`: the parameters recorded at log-spaced steps inside the compiled training loop
 #   (`TrainConfig.snapshot_steps`), and the jumps of each feature's dimensionality;
 # - `adversarial`: the analytic attack along (W^T W)_i, and adversarial training
-#   (`TrainConfig.adversarial`).
+#   (the objective `AdversarialBatches`).
 
 # %%
 import os

@@ -119,8 +119,8 @@ plot_universality({part: classes}, {part: universality.SETTINGS[part][:2]})
 
 # %% [markdown]
 # ## Sparse autoencoders on a pentagon
-# Toy models first, then SAEs whose `TrainConfig.source` holds them: `Hyper.source_index`,
-# `l1_coefficient` and `dictionary_size` are ordinary sweep axes.
+# Toy models first, then SAEs whose objective `SparseAutoencoderTraining(source)` holds them:
+# `Hyper.source_index`, `l1_coefficient` and `dictionary_size` are ordinary sweep axes.
 
 # %%
 parts = sae_recovery.sweep("quick")

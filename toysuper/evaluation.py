@@ -6,7 +6,7 @@ the loss at batch 1024: as large as the gap between competing geometries (a pent
 antipodal pairs). Ranking by it picks the most common basin, not the best one. The paper's
 best-of-k keeps the model of lowest loss; we measure that loss the same way for every restart:
 
-- the exact expected loss (`toysuper.analysis.population`) where it is cheap, i.e. tied
+- the exact expected loss (`toysuper.objectives.population`) where it is cheap, i.e. tied
   reconstruction kinds on sparse uniform inputs with n_features <= EXACT_MAX_FEATURES;
 - the objective's own deterministic loss when it has one (a fixed training set, as in Henighan
   et al. 2023, whose protocol keeps the lowest training loss; exact-loss training);

@@ -8,7 +8,7 @@ norm); sets of many correlated features form local orthogonal bases, in superpos
 other sets.
 
 W has shape (n_features, n_hidden), row W_i = feature i's direction; a set is a list of feature
-indices (`toysuper.config.FeatureSets.groups`).
+indices (`toysuper.data.FeatureSets.groups`).
 """
 
 import numpy as np

@@ -6,7 +6,7 @@ superposition antipodal to another feature, or in another superposition (e.g. a 
 
 Theory: each candidate solution is a family of weights W with a fixed zero pattern (e.g. W = [a, -c]
 for an antipodal pair) and free biases. Its expected loss is computed without sampling
-(`toysuper.analysis.population`) and minimised over the free entries, so the candidates' norms and
+(`toysuper.objectives.population`) and minimised over the free entries, so the candidates' norms and
 biases are optimised, not fixed at the paper's W in {0, +-1}, b = 0: exactly for features alone in
 their block (dedicated or dropped), by gradient descent for blocks that share dimensions. The
 theoretical phase at (r, p) is the phase of the best candidate after optimisation, classified by the

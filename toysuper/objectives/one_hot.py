@@ -94,7 +94,7 @@ class OneHotLoss(Objective):
     def check(self, model: ModelConfig, values: Values) -> None:
         super().check(model, values)
         require(model.kind == "relu_output", "model.kind", model.kind,
-                "relu_output for exact_loss='one_hot' (its closed form)")
+                "relu_output for OneHotLoss (its closed form)")
 
     def loss(self, data_key, hyper, model: ModelConfig, batch_size: int, shared: Any = None):
         def expected(params, t):

@@ -128,7 +128,7 @@ class PopulationLoss(Objective):
     def check(self, model: ModelConfig, values: Values) -> None:
         super().check(model, values)
         require(MODEL_KINDS[model.kind].reconstructs_sparse_uniform, "model.kind", model.kind,
-                "a reconstruction kind with sparse uniform inputs for exact_loss='population' "
+                "a reconstruction kind with sparse uniform inputs for PopulationLoss "
                 "(linear, relu_output, relu_hidden)")
         nodes = (self.resolution + 1) ** model.n_features
         require(nodes <= MAX_QUADRATURE_NODES, "exact_resolution", self.resolution,
