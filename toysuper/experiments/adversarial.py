@@ -15,8 +15,9 @@ increase under the most harmful single-feature attack, on 4,096 fresh inputs, di
 same for the model without superposition (the first m features on their own dimensions, b = 0);
 "rises more than 3x" is read at the sparsest third of the densities, as the paper's sentence
 says. Adversarial training (the objective `AdversarialBatches`) attacks one uniformly drawn
-feature per sample, at attack norms 0 to 1.5 x the mean input norm, at density 0.03; superposition counts
-as removed when ||W||_F^2 / m <= 1.1, and "near 80%" accepts the grid points 60% to 100%.
+feature per sample, at attack norms 0 to 1.5 x the mean input norm, at density 0.03;
+superposition counts as removed when ||W||_F^2 / m <= 1.1, and "near 80%" accepts the grid points
+60% to 100%.
 """
 
 from __future__ import annotations
