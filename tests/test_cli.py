@@ -2,6 +2,9 @@
 
 import dataclasses
 import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,10 +18,45 @@ from toysuper.experiments import runner
 from toysuper.experiments.base import sweep_parts
 
 
-def test_list_prints_one_line_per_experiment(capsys):
+def test_list_prints_an_aligned_row_per_experiment(capsys):
+    """A header, then per experiment a row whose columns line up with the header's (name,
+    section, models x steps per fidelity, as its sweeps give them) and its description."""
     assert main(["list"]) == 0
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert [line.split()[0] for line in lines] == list(experiments.REGISTRY)
+    lines = capsys.readouterr().out.rstrip().splitlines()
+    header, rows = lines[0], [line for line in lines[1:] if not line.startswith(" ")]
+    assert [row.split()[0] for row in rows] == list(experiments.REGISTRY)
+    starts = [header.index(h) for h in ("section", "quick:", "paper:")]
+    intro = experiments.REGISTRY["intro"]
+    for fidelity, start in zip(("quick", "paper"), starts[1:], strict=True):
+        sweep = intro.sweep(fidelity)
+        assert rows[0][start:].startswith(f"{sweep.size:,} x {sweep.train.steps:,}")
+    for row in rows:
+        assert all(row[s - 2:s] == "  " and row[s] != " " for s in starts)
+        assert len(row) <= 100
+    assert all(len(line) <= 100 for line in lines)
+
+
+def test_help_is_fast_and_does_not_load_jax():
+    """`toysuper --help` in well under a second: the CLI lists the experiments from a catalogue
+    and imports JAX only to run them."""
+    code = ("import sys, time; t = time.perf_counter(); from toysuper.cli import build_parser; "
+            "build_parser().format_help(); print(time.perf_counter() - t, 'jax' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out[1] == "False" and float(out[0]) < 0.5
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "toysuper.cli", "--help"], capture_output=True,
+                   check=True)
+    assert time.perf_counter() - start < 1.0
+
+
+def test_the_catalogue_matches_the_registry():
+    from toysuper.catalogue import CATALOGUE
+
+    assert list(CATALOGUE) == list(experiments.REGISTRY)
+    for name, e in experiments.REGISTRY.items():
+        assert (CATALOGUE[name].section, CATALOGUE[name].description,
+                CATALOGUE[name].extension) == (e.section, e.description, e.extension)
 
 
 def shrink(sweep: ts.Sweep) -> ts.Sweep:

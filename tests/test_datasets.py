@@ -12,7 +12,7 @@ import toysuper as ts
 from toysuper import engine
 from toysuper.data import dataset_keys, densify, min_max_active, sparse_dataset
 from toysuper.models import TiedParams, weighted_mse_rows, weighted_mse_sparse
-from toysuper.train import point_key
+from toysuper.training import point_key
 
 
 def dense_points(n, p, size, seed=0, k=None):

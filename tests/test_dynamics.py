@@ -7,7 +7,7 @@ import pytest
 import toysuper as ts
 from toysuper.analysis.dynamics import all_jumps, detect_jumps
 from toysuper.engine import train_chunk
-from toysuper.train import init_state, point_key
+from toysuper.training import init_state, point_key
 
 STEPS = np.unique(np.geomspace(1, 10_000, 120).astype(int))
 

@@ -11,7 +11,7 @@ from toysuper.analysis.onehot import dead_bias, hessian_spectrum, kgon, kgon_cri
 from toysuper.models import TiedParams, apply_relu_output
 from toysuper.objectives.one_hot import one_hot_loss, relu_moment_integral, relu_square_integral
 from toysuper.objectives.population import quadrature, subset_weights
-from toysuper.train import point_key
+from toysuper.training import point_key
 
 
 @pytest.mark.parametrize("a", [-2.0, -0.3, -1e-6, 0.0, 1e-6, 0.4, 3.0])

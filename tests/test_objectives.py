@@ -145,7 +145,7 @@ def test_training_never_asks_which_objective():
     import importlib
     import inspect
 
-    train = importlib.import_module("toysuper.train")
+    train = importlib.import_module("toysuper.training")
     source = inspect.getsource(train.batch_loss_and_grad) + inspect.getsource(train.advance)
     assert " if " not in source.replace("if snapshots is not None", "")
     assert jnp.isfinite(train.batch_loss(

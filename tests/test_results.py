@@ -97,7 +97,8 @@ def test_a_result_of_other_training_code_is_trained_again(small_sweep, tmp_path,
     first = ts.run_sweep(sweep, out=out, progress=False)
     first_code = results.read_config(out)["training_code"]
     assert first_code == results.training_code()
-    monkeypatch.setattr(results, "training_code", lambda kind=None, objective=None: "0" * 16)  # new code
+    monkeypatch.setattr(results, "training_code",
+                        lambda kind=None, objective=None: "0" * 16)  # new code
     assert results.stale(out)
     capfd.readouterr()
     kept = ts.run_sweep(sweep, out=out, progress=False, reuse_stale=True)

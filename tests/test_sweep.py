@@ -10,7 +10,7 @@ import toysuper as ts
 from toysuper import engine
 from toysuper import sweep as runner
 from toysuper.engine import default_chunk_size, segment_steps
-from toysuper.train import point_key
+from toysuper.training import point_key
 
 
 def test_grid_is_cartesian_product_in_axis_order(small_sweep):

@@ -11,7 +11,7 @@ from toysuper.analysis import represented
 from toysuper.config import TrainConfig
 from toysuper.hyper import Hyper, decaying_importance
 from toysuper.models import ModelConfig
-from toysuper.train import advance, init_state, learning_rate_schedule, optimizer, train
+from toysuper.training import advance, init_state, learning_rate_schedule, optimizer, train
 
 MODEL, TRAIN = ModelConfig(5, 2), TrainConfig(steps=300, batch_size=128, log_every=50)
 jit_train = jax.jit(train, static_argnums=(2, 3))

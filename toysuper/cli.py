@@ -7,8 +7,10 @@ import os
 import sys
 from pathlib import Path
 
-from toysuper.experiments import FIDELITIES, REGISTRY
+from toysuper.catalogue import CATALOGUE
 from toysuper.provenance import __version__
+
+FIDELITIES = ("quick", "paper")  # toysuper.experiments.FIDELITIES, without importing JAX
 
 CACHE_ENV = "TOYSUPER_CACHE_DIR"  # where compiled programs persist between runs; "" turns it off
 
@@ -38,19 +40,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser = OneLineErrorParser(prog="toysuper", description=__doc__)
     parser.add_argument("--version", action="version", version=f"toysuper {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineErrorParser)
-    sub.add_parser("list", help="one line per experiment: name, paper section, description")
+    sub.add_parser("list", help="every experiment: name, paper section, models and steps per "
+                                "fidelity, description")
 
     run = sub.add_parser("run", help="train, analyse and plot one experiment")
-    run.add_argument("name", choices=list(REGISTRY), metavar="NAME",
-                     help=f"one of: {', '.join(REGISTRY)}")
+    run.add_argument("name", choices=list(CATALOGUE), metavar="NAME",
+                     help=f"one of: {', '.join(CATALOGUE)}")
     run.add_argument("--out", default=None, help="result directory (default results/NAME)")
     run.add_argument("--overwrite", action="store_true",
                      help="replace a result of another config in --out")
 
     rep = sub.add_parser("reproduce", help="run every experiment and write REPORT.md")
     rep.add_argument("--out", default="results", help="output directory (default results)")
-    rep.add_argument("--only", nargs="+", choices=list(REGISTRY), metavar="NAME",
-                     help=f"run only these: {', '.join(REGISTRY)}")
+    rep.add_argument("--only", nargs="+", choices=list(CATALOGUE), metavar="NAME",
+                     help=f"run only these: {', '.join(CATALOGUE)}")
     rep.add_argument("--extensions", action="store_true",
                      help="also run the experiments beyond the two papers")
     for p in (run, rep):
@@ -91,9 +94,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "list":
-            width = max(map(len, REGISTRY))
-            for e in REGISTRY.values():
-                print(f"{e.name:<{width}}  {e.section:<8}  {e.description}")
+            print(listing())
         elif args.command == "readme":
             from toysuper.experiments.readme import update_readme
 
@@ -124,6 +125,34 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as err:  # unwritable output, full disk: finished chunks are kept
         parser.exit(1, f"toysuper: error: {err}\n")
     return 0
+
+
+def listing(width: int = 100) -> str:
+    """`toysuper list`: per experiment, its name, section and the models and steps it trains at
+    each fidelity (the longest part's steps; parts that train on an earlier part's results
+    counted as "+ N dependent"), then its description, wrapped and indented."""
+    import textwrap
+
+    from toysuper.experiments import REGISTRY
+    from toysuper.experiments.base import sweep_parts
+
+    def size(experiment, fidelity: str) -> str:
+        parts = sweep_parts(experiment.sweep(fidelity))
+        static = [s for s in parts.values() if hasattr(s, "size")]
+        text = f"{sum(s.size for s in static):,} x {max(s.train.steps for s in static):,}"
+        dependent = len(parts) - len(static)
+        return text + (f" + {dependent} dependent" if dependent else "")
+
+    rows = [(name, e.section, *(size(e, f) for f in FIDELITIES)) for name, e in REGISTRY.items()]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    header = ("name", "section", *(f"{f}: models x steps" for f in FIDELITIES))
+    widths = [max(w, len(h)) for w, h in zip(widths, header, strict=True)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
+    for row, e in zip(rows, REGISTRY.values(), strict=True):
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+        lines += textwrap.wrap(e.description + (" (extension)" if e.extension else ""),
+                               width, initial_indent="    ", subsequent_indent="    ")
+    return "\n".join(lines)
 
 
 def print_claims(report: dict) -> None:

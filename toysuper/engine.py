@@ -27,7 +27,7 @@ from toysuper.config import TrainConfig
 from toysuper.grid import Sweep
 from toysuper.hyper import Hyper
 from toysuper.models import ModelConfig
-from toysuper.train import advance, init_state, point_key, state_from_leaves, state_leaves
+from toysuper.training import advance, init_state, point_key, state_from_leaves, state_leaves
 from toysuper.validation import require
 
 CPU_CHUNK_BYTES = 1 << 30  # per-chunk working-set budget on CPU (larger chunks gain nothing there)

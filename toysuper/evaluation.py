@@ -27,7 +27,7 @@ from toysuper.engine import estimate_bytes_per_model, memory_budget
 from toysuper.grid import Sweep
 from toysuper.models import MODEL_KINDS
 from toysuper.objectives.population import population_losses
-from toysuper.train import batch_loss
+from toysuper.training import batch_loss
 
 EVAL_SAMPLES = 1 << 16  # per model; the standard error of a loss difference under common inputs
 EVAL_BATCH = 8192  # samples per evaluated batch (memory: batch x n_features per model at once)

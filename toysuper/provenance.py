@@ -9,8 +9,6 @@ import functools
 import subprocess
 from pathlib import Path
 
-import jax
-
 __version__ = "0.3.0"
 
 
@@ -35,6 +33,8 @@ def git_commit() -> str | None:
 
 def provenance() -> dict[str, str | None]:
     """{"toysuper", "git_commit", "date" (UTC, ISO 8601), "backend", "device"} for this run."""
+    import jax  # here, so that `toysuper --version` and `--help` do not load it
+
     device = jax.devices()[0]
     return {"toysuper": __version__, "git_commit": git_commit(),
             "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),

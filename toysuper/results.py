@@ -77,7 +77,7 @@ def versions() -> dict[str, str]:
 
 
 TRAINING_MODULES = ("validation", "data", "sae", "models", "attacks", "hyper", "objectives/*",
-                    "config", "train", "grid", "engine")  # what decides what training produces
+                    "config", "training", "grid", "engine")  # what decides what training produces
 # Fingerprints of earlier training code that trains every model to the same bits as this code
 # (tests/test_objectives_equivalence.py compares one sweep per objective against arrays saved
 # from it), so its results are reused, not trained again. Empty it when training changes.

@@ -37,7 +37,7 @@ from toysuper.hyper import decaying_importance
 from toysuper.models import ModelConfig
 from toysuper.plotting.neurons import plot_neuron_pictures
 from toysuper.results import Result
-from toysuper.train import init_state, point_key
+from toysuper.training import init_state, point_key
 
 DENSITIES = (1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001)
 DENSE_MONOSEMANTIC = 0.9  # fraction of used neurons that must be monosemantic at p = 1

@@ -1,7 +1,7 @@
 """The seam every way of training goes through: an `Objective` gives one model's loss per step.
 
 A run's static `TrainConfig` holds what every run has (steps, batch size, schedule, logging,
-snapshots) and one objective; `toysuper.train` takes the gradient of whatever loss the objective
+snapshots) and one objective; `toysuper.training` takes the gradient of whatever loss the objective
 returns and never asks which objective it is. An objective is a frozen dataclass (its own static
 config, part of the compile key) that says:
 
