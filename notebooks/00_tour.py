@@ -44,12 +44,13 @@ ds = result.to_xarray()
 ds
 
 # %% [markdown]
-# The paper's best-of-k protocol: per density, keep the seed with the lowest loss.
+# The paper's best-of-k protocol: per density, keep the seed with the lowest loss. The analysis
+# functions take the Dataset's DataArrays and keep their dims, so the feature dimensionality
+# D_i (TMS section 5) is one line (a `sparsity` coordinate S = 1 - p sits beside the density).
 
 # %%
 best = result.best_over("seed").to_xarray()
-D = np.asarray(feature_dimensionality(best["W"].values))
-best["D"] = (("feature_probability", "feature"), D)
+best["D"] = feature_dimensionality(best["W"])  # dims (feature_probability, feature)
 best[["loss", "seed", "D"]].to_dataframe().unstack("feature").round(3)
 
 # %%

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import xarray as xr
 from shapes import regular_polygon, tetrahedron
 
 from toysuper.analysis import (
@@ -67,3 +68,25 @@ def test_leading_axes_and_formulas():
     off = proj.sum(-1) - np.diagonal(proj, axis1=-2, axis2=-1)
     np.testing.assert_allclose(superposition(W), off, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(dimensions_per_feature(W), 4 / (W**2).sum((-2, -1)), rtol=1e-5)
+
+
+def test_analysis_of_a_dataarray_keeps_the_sweeps_dims():
+    """`feature_dimensionality(ds["W"])` and friends: DataArray in, DataArray out with the sweep's
+    dims and coordinates, the same numbers as on the bare array."""
+    rng = np.random.default_rng(0)
+    W = xr.DataArray(rng.normal(size=(3, 2, 5, 2)).astype(np.float32),
+                     dims=("feature_probability", "seed", "feature", "hidden"),
+                     coords={"feature_probability": [1.0, 0.1, 0.01], "seed": [0, 1],
+                             "feature": np.arange(5), "hidden": np.arange(2)})
+    W = W.assign_coords(sparsity=("feature_probability", [0.0, 0.9, 0.99]))
+    for fn, dims in [(feature_dimensionality, ("feature",)), (feature_norms, ("feature",)),
+                     (superposition, ("feature",)), (interference, ("feature", "other_feature")),
+                     (dimensions_per_feature, ())]:
+        out = fn(W)
+        assert isinstance(out, xr.DataArray) and out.name == fn.__name__
+        assert out.dims == ("feature_probability", "seed", *dims)
+        np.testing.assert_allclose(out.values, np.asarray(fn(W.values)), rtol=1e-6)
+        assert "sparsity" in out.coords and "hidden" not in out.coords
+    assert feature_dimensionality(W).sel(seed=1, feature_probability=0.1).dims == ("feature",)
+    with pytest.raises(ValueError, match=r"W\.dims"):
+        feature_dimensionality(W.transpose("hidden", ...))

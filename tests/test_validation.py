@@ -7,6 +7,7 @@ code 2, no traceback.
 import re
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -135,3 +136,52 @@ def test_cli_out_is_a_file(tmp_path):
 def test_helpers():
     np.testing.assert_allclose(ts.power_space(20, 10)[[0, -1]], [1, 0.05], rtol=1e-6)
     np.testing.assert_allclose(ts.decaying_importance(3, 0.7), [1, 0.7, 0.49], rtol=1e-6)
+
+
+@pytest.mark.parametrize("where, name", [("axes", "density"), ("axes", "sparsity"),
+                                         ("fixed", "p"), ("fixed", "S")])
+def test_names_for_the_density_suggest_feature_probability(where, name):
+    with pytest.raises(ValueError, match=r"did you mean 'feature_probability'.*not sparsities"):
+        ts.Sweep(ts.ModelConfig(5, 2), ts.TrainConfig(steps=100), **{where: {name: [0.1]}})
+
+
+def test_near_miss_names_are_suggested():
+    with pytest.raises(ValueError, match=r"did you mean 'relu_output'"):
+        ts.ModelConfig(5, 2, "relu_ouput")
+    with pytest.raises(ValueError, match=r"did you mean 'weight_decay'"):
+        ts.Sweep(ts.ModelConfig(5, 2), ts.TrainConfig(steps=100), fixed={"weight_decy": 0.0})
+
+
+def test_a_per_feature_axis_as_long_as_the_features_is_refused_as_ambiguous():
+    """`axes={"importance": decaying_importance(5, 0.9)}` would train 5 uniform importances;
+    it is refused, and the column form sweeps those scalars explicitly."""
+    importance = ts.decaying_importance(5, 0.9)
+    with pytest.raises(ValueError, match=r"fixed=\{'importance': values\}.*values\[:, None\]"):
+        ts.Sweep(ts.ModelConfig(5, 2), ts.TrainConfig(steps=100), axes={"importance": importance})
+    column = ts.Sweep(ts.ModelConfig(5, 2), ts.TrainConfig(steps=100),
+                      axes={"importance": importance[:, None]})
+    np.testing.assert_array_equal(column.grid_hyper().importance,
+                                  np.repeat(importance[:, None], 5, axis=1))
+    np.testing.assert_array_equal(column.axes[0].coords, importance)
+    fixed = ts.Sweep(ts.ModelConfig(5, 2), ts.TrainConfig(steps=100),
+                     fixed={"importance": importance})
+    np.testing.assert_array_equal(fixed.base.importance, importance)
+    # four values for five features is a plain scalar axis
+    ts.Sweep(ts.ModelConfig(5, 2), ts.TrainConfig(steps=100), axes={"importance": importance[:4]})
+
+
+def test_results_carry_the_sparsity_beside_the_density(tmp_path):
+    sweep = ts.Sweep(ts.ModelConfig(3, 2), ts.TrainConfig(steps=100, log_every=50),
+                     axes={"feature_probability": [1.0, 0.5, 0.25, 0.01]})
+    for ds in (ts.run_sweep(sweep, out=tmp_path, progress=False).dataset,
+               ts.load(tmp_path).dataset):
+        np.testing.assert_allclose(ds["sparsity"].values, [0.0, 0.5, 0.75, 0.99], rtol=1e-6)
+        assert ds["sparsity"].dims == ("feature_probability",)
+
+
+def test_more_hidden_dimensions_than_features_is_noted():
+    with pytest.warns(UserWarning, match="n_hidden=6 > n_features=3"):
+        ts.ModelConfig(3, 6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ts.ModelConfig(3, 6, "abs_mlp")  # two neurons per feature, as TMS 9 intends

@@ -20,6 +20,7 @@ import numpy as np
 
 from toysuper.config import TrainConfig
 from toysuper.hyper import (
+    FIELD_SYNONYMS,
     HYPER_FIELDS,
     INT_FIELDS,
     PER_FEATURE_FIELDS,
@@ -29,7 +30,7 @@ from toysuper.hyper import (
 )
 from toysuper.models import MODEL_KINDS, ModelConfig
 from toysuper.objectives import field_owners
-from toysuper.validation import require
+from toysuper.validation import one_of, require
 
 RESULT_NAMES = frozenset({"step", "feature", "hidden", "snapshot", "loss", "loss_history",
                           "diverged", "diverged_step", "eval_loss"})  # dims and variables
@@ -41,7 +42,9 @@ class Axis:
 
     Args:
       name: the dimension name in results (e.g. "feature_probability", "relative_importance").
-      values: (k,) scalars or, for per-feature fields, (k, n_features) vectors.
+      values: (k,) scalars or, for per-feature fields, (k, n_features) vectors (each point's
+        vector) or a (k, 1) column of scalars (each the same for every feature; the explicit
+        form for importance where k equals n_features, which a (k,) axis refuses as ambiguous).
       field: the `Hyper` field it sets; defaults to `name`.
       coords: (k,) coordinate labels; default the values themselves (1-D) or 0..k-1 (vectors).
     """
@@ -54,7 +57,7 @@ class Axis:
     def __post_init__(self):
         field = self.field or self.name
         require(field in HYPER_FIELDS, f"axis {self.name!r} field", field,
-                f"one of {', '.join(HYPER_FIELDS)}")
+                one_of(field, HYPER_FIELDS, FIELD_SYNONYMS))
         dtype = np.int32 if field in INT_FIELDS else np.float32
         values = as_array(list(self.values) if isinstance(self.values, range) else self.values,
                           f"axis {self.name!r} values", dtype)
@@ -62,11 +65,13 @@ class Axis:
                 "a non-empty sequence of values")
         require(values.ndim == 1 or (values.ndim == 2 and field in PER_FEATURE_FIELDS),
                 f"axis {self.name!r} values shape", values.shape,
-                "(k,) or, for feature_probability/importance, (k, n_features)")
-        require(values.ndim == 1 or self.name != field, "axis name", self.name,
+                "(k,) or, for feature_probability/importance, (k, n_features) vectors or a "
+                "(k, 1) column of scalars")
+        scalars = values.ndim == 1 or values.shape[1] == 1
+        require(scalars or self.name != field, "axis name", self.name,
                 f"a name other than {field!r} for per-feature vectors "
                 f"(e.g. Axis('relative_importance', values, field={field!r}, coords=...))")
-        coords = values if (self.coords is None and values.ndim == 1) else self.coords
+        coords = values.reshape(-1) if (self.coords is None and scalars) else self.coords
         coords = np.arange(len(values)) if coords is None else np.asarray(coords)
         require(coords.shape == (len(values),), f"axis {self.name!r} coords shape",
                 coords.shape, f"({len(values)},), one label per value")
@@ -116,13 +121,21 @@ class Sweep:
         require(len(set(fields)) == len(fields), "axes", fields,
                 "at most one axis per Hyper field")
         for field in self.fixed:
-            require(field in HYPER_FIELDS, "fixed", field,
-                    f"fields among {', '.join(HYPER_FIELDS)}")
+            require(field in HYPER_FIELDS, "fixed", field, one_of(field, HYPER_FIELDS,
+                                                                 FIELD_SYNONYMS))
             require(field not in fields, "fixed", field, "fields that no axis sweeps")
         n = self.model.n_features
         for a in axes:
-            require(a.values.ndim == 1 or a.values.shape[1] == n, f"axis {a.name!r} values shape",
-                    a.values.shape, f"(k, n_features={n})")
+            require(a.values.ndim == 1 or a.values.shape[1] in (1, n),
+                    f"axis {a.name!r} values shape", a.values.shape,
+                    f"(k, n_features={n}), or (k, 1) for scalars")
+            # a vector of importances given as an axis (e.g. decaying_importance) would train k
+            # uniform importances; densities, swept as scalars everywhere, are not refused
+            require(not (a.field == "importance" and a.values.ndim == 1 and len(a) == n
+                         and n > 1), f"axis {a.name!r}", f"{n} values for n_features={n}",
+                    "an unambiguous form: fixed={'importance': values} for one vector that every "
+                    f"model gets (e.g. decaying_importance), or values[:, None] to sweep {n} "
+                    "scalar values, each the same for every feature")
         require(isinstance(self.root_seed, int) and 0 <= self.root_seed < 2**32, "root_seed",
                 self.root_seed, f"an integer from 0 to {2**32 - 1}")
         object.__setattr__(self, "axes", axes)

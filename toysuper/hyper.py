@@ -106,6 +106,18 @@ PER_FEATURE_FIELDS = ("feature_probability", "importance")
 INT_FIELDS = ("seed", "dataset_size", "dataset_seed", "active_latents", "dictionary_size",
               "source_index")
 COMMON_FIELDS = ("feature_probability", "importance", "lr", "weight_decay", "seed")  # every run
+DENSITY_HINT = ("'feature_probability', the density p = 1 - S of each feature (give densities, "
+                "not sparsities: S = 0.99 is feature_probability = 0.01)")
+FIELD_SYNONYMS = {  # names users reach for -> what they mean, for error messages
+    "density": DENSITY_HINT, "densities": DENSITY_HINT, "p": DENSITY_HINT,
+    "probability": DENSITY_HINT, "sparsity": DENSITY_HINT, "s": DENSITY_HINT,
+    "feature_density": DENSITY_HINT, "importances": "'importance'", "i": "'importance'",
+    "learning_rate": "'lr'", "wd": "'weight_decay'", "seeds": "'seed'",
+    "n_features": "ModelConfig(n_features, ...): shapes are static, one Sweep per shape",
+    "n_hidden": "ModelConfig(..., n_hidden): shapes are static, one Sweep per shape",
+    "m": "ModelConfig(..., n_hidden): shapes are static, one Sweep per shape",
+    "n": "ModelConfig(n_features, ...): shapes are static, one Sweep per shape",
+}
 
 
 def as_array(value, field: str, dtype) -> np.ndarray:

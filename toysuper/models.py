@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -41,7 +42,7 @@ from toysuper.data import (
 )
 from toysuper.fingerprint import fingerprint
 from toysuper.sae import SAE_DIMS, init_sae, reconstruct
-from toysuper.validation import is_int, require
+from toysuper.validation import is_int, one_of, require
 
 
 @struct.dataclass
@@ -294,7 +295,12 @@ class ModelConfig:
         require(is_int(self.n_hidden) and self.n_hidden >= 1, "n_hidden",
                 self.n_hidden, "an integer >= 1")
         require(self.kind in MODEL_KINDS, "kind", self.kind,
-                f"one of {', '.join(sorted(MODEL_KINDS))}")
+                one_of(self.kind, sorted(MODEL_KINDS)))
+        if MODEL_KINDS[self.kind].reconstructs_sparse_uniform and self.n_hidden > self.n_features:
+            warnings.warn(f"n_hidden={self.n_hidden} > n_features={self.n_features}: every feature "
+                          "can have a dimension of its own, so this model has no need of "
+                          "superposition (n_hidden < n_features is the papers' setting)",
+                          stacklevel=3)
 
 
 def uses_feature_major(cfg: ModelConfig) -> bool:

@@ -207,7 +207,7 @@ class Result:
         coords = {k: narrowed(np.asarray(v)) for k, v in coords.items()}
         ds = xr.Dataset(data, coords=coords,
                         attrs={"config_hash": sweep.config_hash(), "model_kind": sweep.model.kind})
-        return cls(sweep, labelled(ds))
+        return cls(sweep, labelled(with_sparsity(ds)))
 
     @property
     def config_hash(self) -> str:
@@ -322,7 +322,7 @@ class Result:
                 f"{path} was written for config {ds.attrs.get('config_hash')}, but "
                 f"{directory / CONFIG_FILE} describes config {sweep.config_hash()}: the two files "
                 f"belong to different runs; train again {OVERWRITE}")
-        return cls(sweep, ds, tuple(config.get("reduced_over", ())))
+        return cls(sweep, with_sparsity(ds), tuple(config.get("reduced_over", ())))
 
 
 LONG_NAMES = {  # variable -> long_name, for xarray's own plots
@@ -333,8 +333,19 @@ LONG_NAMES = {  # variable -> long_name, for xarray's own plots
     "diverged_step": "step of divergence (-1: never)", "feature_probability":
     "feature probability p = 1 - S (density)", "importance": "feature importance I_i",
     "lr": "learning rate", "weight_decay": "weight decay", "seed": "seed",
+    "sparsity": "sparsity S = 1 - p",
     "step": "training step", "snapshot": "training step of the snapshot",
 }
+
+
+def with_sparsity(ds: xr.Dataset) -> xr.Dataset:
+    """`ds` with a `sparsity` coordinate S = 1 - p beside a `feature_probability` axis (the
+    papers speak of S, the API of the density p)."""
+    if "feature_probability" not in ds.dims or "sparsity" in ds.coords:
+        return ds
+    p = ds["feature_probability"].values
+    return ds.assign_coords(sparsity=("feature_probability", (1 - p).astype(p.dtype), {
+        "long_name": LONG_NAMES["sparsity"]}))
 
 
 def labelled(ds: xr.Dataset) -> xr.Dataset:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import numbers
 
 import numpy as np
@@ -11,6 +12,19 @@ def require(ok: bool, field: str, value, allowed: str) -> None:
     """Raise a ValueError naming the field, the value and what is allowed."""
     if not ok:
         raise ValueError(f"{field}={value!r} is invalid: {allowed}")
+
+
+def one_of(name: str, allowed, synonyms: dict[str, str] | None = None) -> str:
+    """"one of A, B, ..." for an error message, with what `name` probably meant: its entry in
+    `synonyms` (e.g. density -> feature_probability) or the closest allowed names."""
+    text = f"one of {', '.join(allowed)}"
+    hint = (synonyms or {}).get(name) or (synonyms or {}).get(str(name).lower())
+    close = difflib.get_close_matches(str(name), list(allowed), n=2, cutoff=0.6)
+    if hint:
+        return f"{text} (did you mean {hint}?)"
+    if close:
+        return f"{text} (did you mean {' or '.join(map(repr, close))}?)"
+    return text
 
 
 def is_int(value) -> bool:
