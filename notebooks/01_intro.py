@@ -30,7 +30,8 @@ from pathlib import Path
 from IPython.display import Image, Markdown
 
 import toysuper as ts
-from toysuper.experiments.runner import claims_table, run_experiment
+from toysuper.experiments.report import claims_table
+from toysuper.experiments.runner import run_experiment
 
 RESULTS = Path(os.environ.get("TOYSUPER_RESULTS", "../results"))
 OUT = RESULTS / "intro"

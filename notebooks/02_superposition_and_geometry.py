@@ -40,7 +40,7 @@ import toysuper as ts
 from toysuper.analysis import feature_dimensionality
 from toysuper.analysis.polytopes import name_group, polytopes
 from toysuper.experiments import geometry, perturb_feature, sparsity_sweep
-from toysuper.experiments.runner import claims_table
+from toysuper.experiments.report import claims_table
 from toysuper.plotting.sparsity import plot_sparsity_sweep
 
 RESULTS = Path(os.environ.get("TOYSUPER_RESULTS", "../results")) / "notebook_02"

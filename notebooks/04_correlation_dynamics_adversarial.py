@@ -40,7 +40,7 @@ from toysuper.analysis import feature_dimensionality
 from toysuper.analysis.correlation import within_cosines
 from toysuper.data import sample_feature_sets_feature_major
 from toysuper.experiments import adversarial, correlated, dynamics
-from toysuper.experiments.runner import claims_table
+from toysuper.experiments.report import claims_table
 
 RESULTS = Path(os.environ.get("TOYSUPER_RESULTS", "../results")) / "notebook_04"
 

@@ -38,7 +38,7 @@ from IPython.display import Markdown
 import toysuper as ts
 from toysuper.analysis.neurons import connections, neuron_groups, regime
 from toysuper.experiments import absolute_value, privileged_basis
-from toysuper.experiments.runner import claims_table
+from toysuper.experiments.report import claims_table
 
 RESULTS = Path(os.environ.get("TOYSUPER_RESULTS", "../results")) / "notebook_05"
 print({name: kind.description for name, kind in ts.MODEL_KINDS.items()})

@@ -35,7 +35,7 @@ from IPython.display import Image, Markdown, display
 
 import toysuper as ts
 from toysuper.experiments import double_descent as dd
-from toysuper.experiments.runner import claims_table
+from toysuper.experiments.report import claims_table
 from toysuper.plotting.double_descent import plot_double_descent, plot_memorisation_pictures
 
 RESULTS = Path(os.environ.get("TOYSUPER_RESULTS", "../results")) / "double_descent"

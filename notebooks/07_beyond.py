@@ -40,7 +40,8 @@ from IPython.display import Image, Markdown, display
 import toysuper as ts
 from toysuper.analysis.onehot import kgon_critical_point
 from toysuper.experiments import sae_recovery, universality
-from toysuper.experiments.runner import claims_table, run_experiment
+from toysuper.experiments.report import claims_table
+from toysuper.experiments.runner import run_experiment
 from toysuper.objectives.population import population_losses
 from toysuper.plotting.dictionary import plot_sae_directions
 from toysuper.plotting.universality import plot_universality

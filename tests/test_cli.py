@@ -122,7 +122,10 @@ def test_reproduce_writes_report(tiny, tmp_path, monkeypatch):
     text = path.read_text()
     assert "## intro (TMS 1)" in text and "![intro](intro/intro.png)" in text
     assert "## correlated " in text and "## universality " not in text
-    assert "claims passed" in text
+    assert text.index("claims passed** at quick fidelity") < text.index("## intro")  # on top
+    page = (tmp_path / "REPORT.html").read_text()
+    assert "<h2>intro (TMS 1)</h2>" in page and "src='intro/intro.png'" in page
+    assert page.count("<table>") == 3 and "<b>" in page
     # a second reproduce reuses the finished result; --extensions adds the extensions
     assert json.loads((tmp_path / "intro" / "metrics.json").read_text())["reused_result"] is False
     text = runner.reproduce("quick", tmp_path, progress=False, extensions=True).read_text()
@@ -149,7 +152,17 @@ def test_readme_blocks_are_generated_from_metrics(tmp_path):
     assert "| `intro` | TMS 1 | quick | 1 of 2 | 1 reproduced, 1 not reached at this fidelity |" \
         in text
     assert "| `phase_2in1` | TMS 4 | not run | | |" in text
-    assert '`{"x": 1}` | **FAIL**: not reached at this fidelity |' in text
+    assert "`{x: 1}` | **FAIL**: not reached at this fidelity |" in text
+
+
+def test_measured_values_read_as_a_person_writes_them():
+    from toysuper.experiments.report import readable
+
+    assert readable({"n20": {"density": 0.0010000000474974513, "fraction": 1.0, "ok": True},
+                     "mean_bias": -0.14612345, "none": None}) == \
+        "{n20: {density: 0.001, fraction: 1, ok: true}, mean_bias: -0.1461, none: none}"
+    assert readable(list(range(10))) == "[0, 1, 2, 3, ..., 8, 9] (10 values)"
+    assert readable([0.30000001192092896, 2]) == "[0.3, 2]"
 
 
 def test_readme_refuses_a_directory_without_results(tmp_path):

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from toysuper.experiments import REGISTRY
 from toysuper.experiments.base import VERDICTS
+from toysuper.experiments.report import cell, readable
 from toysuper.results import atomic_write_bytes
 
 STATUS = "status"
@@ -51,24 +52,19 @@ def status_lines(reports: dict[str, dict]) -> list[str]:
 
 
 def claims_lines(report: dict) -> list[str]:
-    """One experiment's claims: the paper's statement, the criterion, what was measured (compact
-    JSON), and the verdict."""
+    """One experiment's claims: the paper's statement, the criterion, what was measured (as
+    `readable` writes it), and the verdict."""
     lines = [f"*{report['fidelity']} fidelity, {report['n_models']} models, config "
              f"{report['config_hash']}*", "",
              "| claim | criterion | measured | verdict |", "|---|---|---|---|"]
     for c in report["claims"]:
-        measured = json.dumps(c["measured"], separators=(", ", ": "))
+        measured = readable(c["measured"])
         verdict = ("PASS" if c["passed"] else "**FAIL**") + f": {c.get('verdict', '')}"
         if c.get("evidence"):
             verdict += f" ({c['evidence']})"
         lines.append(f"| {cell(c['statement'])} | {cell(c['paper'])} | `{cell(measured)}` | "
                      f"{cell(verdict)} |")
     return lines
-
-
-def cell(text: str) -> str:
-    """Text safe inside a Markdown table cell (||W|| and the like escaped)."""
-    return str(text).replace("|", "\\|")
 
 
 def replace_block(text: str, key: str, lines: list[str]) -> str:

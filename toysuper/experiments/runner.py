@@ -6,13 +6,13 @@
     metrics.json              named metrics and the paper's claims with measured value and pass/fail
     NAME.png + NAME.json      each figure with its sidecar (experiment, fidelity, config hash,
                               package version, hardware, runtime)
-`reproduce(fidelity, out)` runs every experiment into `out/NAME/` and writes `out/REPORT.md`.
+`reproduce(fidelity, out)` runs every experiment into `out/NAME/` and writes `out/REPORT.md` and
+`out/REPORT.html`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import hashlib
 import json
 import os
@@ -25,7 +25,8 @@ from pathlib import Path
 import jax
 
 from toysuper.experiments import FIDELITIES, REGISTRY, get_experiment
-from toysuper.experiments.base import VERDICTS, sweep_parts
+from toysuper.experiments.base import sweep_parts
+from toysuper.experiments.report import blocks, to_html, to_markdown
 from toysuper.plotting import save_figure
 from toysuper.provenance import provenance
 from toysuper.results import atomic_write_bytes, result_path, stale, versions
@@ -150,53 +151,8 @@ def reproduce(fidelity: str = "quick", out: str | Path = "results",
         print(f"[{i}/{len(names)}] {name} ({fidelity})", flush=True)
         reports.append(run_experiment(name, fidelity, out=out / name, progress=progress,
                                       gallery=gallery, reuse_stale=reuse_stale))
+    report = blocks(reports, fidelity, time.perf_counter() - start, hardware(), versions())
+    atomic_write_bytes(out / "REPORT.html", to_html(report).encode())
     path = out / "REPORT.md"
-    atomic_write_bytes(path, render_report(reports, fidelity, time.perf_counter() - start).encode())
+    atomic_write_bytes(path, to_markdown(report).encode())
     return path
-
-
-def claims_table(claims: list[dict]) -> list[str]:
-    """The lines of a Markdown table of claims (as in metrics.json): statement, paper, measured,
-    PASS or **FAIL**, and the verdict (with the evidence of a faithful setup, if any)."""
-    lines = ["| claim | paper | measured | result | verdict |", "|---|---|---|---|---|"]
-    for c in claims:
-        measured = json.dumps(c["measured"]).replace("|", "\\|")
-        verdict = c.get("verdict", "")
-        if c.get("evidence"):
-            verdict += f": {c['evidence']}"
-        statement, paper = (str(c[k]).replace("|", "\\|") for k in ("statement", "paper"))
-        lines.append(f"| {statement} | {paper} | `{measured}` | "
-                     f"{'PASS' if c['passed'] else '**FAIL**'} | {verdict} |")
-    return lines
-
-
-def render_report(reports: list[dict], fidelity: str, seconds: float) -> str:
-    """REPORT.md: per experiment its figures and a claims table; a summary count at the end."""
-    lines = [
-        "# toysuper reproduction report", "",
-        f"- fidelity: **{fidelity}**",
-        f"- date: {datetime.datetime.now(datetime.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-        f"- hardware: {hardware()}",
-        f"- versions: {', '.join(f'{k} {v}' for k, v in versions().items())}",
-        f"- total runtime: {seconds:.0f} s", "",
-    ]
-    passed = total = 0
-    for r in reports:
-        lines += [f"## {r['experiment']} ({r['section']})", "",
-                  f"{r['n_models']} models x {r['steps']} steps, trained in "
-                  f"{r['train_seconds']:.0f} s{' (reused)' if r['reused_result'] else ''}; "
-                  f"{r['n_diverged']} diverged; config {r['config_hash']}.", ""]
-        if r["choices"]:
-            lines += [f"Values chosen where the paper is silent: {r['choices']}.", ""]
-        lines += [f"![{stem}]({r['experiment']}/{png})" for stem, png in r["figures"].items()]
-        lines += ["", *claims_table(r["claims"]), ""]
-        passed += sum(c["passed"] for c in r["claims"])
-        total += len(r["claims"])
-    verdicts = [c.get("verdict", "") for r in reports for c in r["claims"]]
-    lines += ["## Summary", "", f"**{passed} of {total} claims passed** at {fidelity} fidelity ("
-              + ", ".join(f"{verdicts.count(v)} {v}" for v in VERDICTS) + ")."]
-    failed = [f"{r['experiment']}: {c['name']}" for r in reports for c in r["claims"]
-              if not c["passed"]]
-    if failed:
-        lines += ["", "Failed: " + "; ".join(failed) + "."]
-    return "\n".join(lines) + "\n"
