@@ -24,36 +24,37 @@
 # `../results/`, or `$TOYSUPER_RESULTS` when set, if `toysuper reproduce` left them there).
 
 # %%
-import json
 import os
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import Image, Markdown
+from IPython.display import Markdown, display
 
 import toysuper as ts
 from toysuper.analysis.phase import PHASES, diagrams
-from toysuper.experiments.runner import run_experiment
+from toysuper.experiments.report import claims_table
+from toysuper.experiments.runner import redraw, run_experiment
 
 RESULTS = Path(os.environ.get("TOYSUPER_RESULTS", "../results"))
 reports = {name: run_experiment(name, "quick", out=RESULTS / name)
            for name in ("phase_2in1", "phase_3in2")}
 
-# %%
-Image(RESULTS / "phase_2in1" / "phase_2in1.png")
+# %% [markdown]
+# The figures, drawn from the trained models (`redraw` loads and analyses a result; it never
+# trains):
 
 # %%
-Image(RESULTS / "phase_3in2" / "phase_3in2.png")
+for name in reports:
+    for figure in redraw(name, RESULTS / name).values():
+        display(figure)
 
 # %% [markdown]
 # The paper's claims next to what was measured:
 
 # %%
-rows = [f"| {name} | {c['statement']} | `{json.dumps(c['measured'])}` | "
-        f"{'PASS' if c['passed'] else 'FAIL'} |"
-        for name, r in reports.items() for c in r["claims"]]
-Markdown("| experiment | claim | measured | |\n|---|---|---|---|\n" + "\n".join(rows))
+for name, r in reports.items():
+    display(Markdown(f"**{name}**\n\n" + "\n".join(claims_table(r["claims"]))))
 
 # %% [markdown]
 # How often does a single training run find the theoretical optimum? Agreement with theory (at

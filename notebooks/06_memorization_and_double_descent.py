@@ -31,11 +31,12 @@ import os
 from pathlib import Path
 
 import numpy as np
-from IPython.display import Image, Markdown, display
+from IPython.display import Markdown, display
 
 import toysuper as ts
 from toysuper.experiments import double_descent as dd
 from toysuper.experiments.report import claims_table
+from toysuper.experiments.runner import redraw
 from toysuper.plotting.double_descent import plot_double_descent, plot_memorisation_pictures
 
 RESULTS = Path(os.environ.get("TOYSUPER_RESULTS", "../results")) / "double_descent"
@@ -84,7 +85,7 @@ if (RESULTS / "metrics.json").exists():
 
     report = json.loads((RESULTS / "metrics.json").read_text())
     display(Markdown("\n".join(claims_table(report["claims"]))))
-    for stem in ("double_descent", "double_descent_map", "double_descent_ablations"):
-        display(Image(RESULTS / f"{stem}.png"))
+    for figure in redraw("double_descent", RESULTS).values():  # from the trained models
+        display(figure)
 else:
     print("not run yet: toysuper run double_descent --fidelity quick --out results/double_descent")

@@ -35,13 +35,13 @@ import os
 from pathlib import Path
 
 import numpy as np
-from IPython.display import Image, Markdown, display
+from IPython.display import Markdown, display
 
 import toysuper as ts
 from toysuper.analysis.onehot import kgon_critical_point
 from toysuper.experiments import sae_recovery, universality
 from toysuper.experiments.report import claims_table
-from toysuper.experiments.runner import run_experiment
+from toysuper.experiments.runner import redraw, run_experiment
 from toysuper.objectives.population import population_losses
 from toysuper.plotting.dictionary import plot_sae_directions
 from toysuper.plotting.universality import plot_universality
@@ -85,9 +85,8 @@ report = run_experiment("exact_loss", "quick", out=RESULTS / "exact_loss")
 display(Markdown("\n".join(claims_table(report["claims"]))))
 
 # %%
-
-for png in report["figures"].values():
-    display(Image(RESULTS / "exact_loss" / png))
+for figure in redraw("exact_loss", RESULTS / "exact_loss").values():  # from the trained models
+    display(figure)
 
 # %% [markdown]
 # The analytic critical points, straight from `toysuper.analysis.onehot`:
@@ -141,7 +140,8 @@ plot_sae_directions(sae_recovery.pentagon_picture(saes, recovered))
 # dictionary size and TopK k (a few minutes on 2 CPU cores); its figure, if it has been run:
 
 # %%
-if (RESULTS / "sae_recovery" / "sae_recovery.png").exists():
-    display(Image(RESULTS / "sae_recovery" / "sae_recovery.png"))
+if (RESULTS / "sae_recovery" / "sae" / "result.nc").exists():
+    for figure in redraw("sae_recovery", RESULTS / "sae_recovery").values():
+        display(figure)
 else:
     print("not run yet: toysuper run sae_recovery --out results/sae_recovery")

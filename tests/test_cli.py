@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from PIL import Image
@@ -112,6 +113,24 @@ def test_run_writes_the_contract_files(tiny, tmp_path, capsys, name):
         with pytest.raises(FileNotFoundError, match="load one of its parts"):
             ts.load(tmp_path)
     assert "claims passed" in capsys.readouterr().out
+
+
+def test_redraw_draws_a_finished_runs_figures_again_without_training(tiny, tmp_path,
+                                                                   monkeypatch):
+    report = runner.run_experiment("correlated", "quick", 3, tmp_path, progress=False)
+    monkeypatch.setattr(runner, "run_sweep", None)  # redraw never trains
+    figures = runner.redraw("correlated", tmp_path, seed=3)
+    assert set(figures) == set(report["figures"])
+    stem = sorted(figures)[0]
+    figures[stem].savefig(tmp_path / "again.png", dpi=150, bbox_inches="tight")  # save_figure's
+    with Image.open(tmp_path / "again.png") as again, \
+            Image.open(tmp_path / report["figures"][stem]) as saved:
+        assert again.size == saved.size
+        assert np.array_equal(np.asarray(again), np.asarray(saved))  # the same picture
+    with pytest.raises(ValueError, match="seed 0"):
+        runner.redraw("correlated", tmp_path)
+    with pytest.raises(FileNotFoundError):
+        runner.redraw("intro", tmp_path / "none")
 
 
 def test_reproduce_writes_report(tiny, tmp_path, monkeypatch):

@@ -29,7 +29,7 @@ from toysuper.experiments.base import sweep_parts
 from toysuper.experiments.report import blocks, to_html, to_markdown
 from toysuper.plotting import save_figure
 from toysuper.provenance import provenance
-from toysuper.results import atomic_write_bytes, result_path, stale, versions
+from toysuper.results import Result, atomic_write_bytes, result_path, stale, versions
 from toysuper.sweep import run_sweep
 
 METRICS_FILE = "metrics.json"
@@ -118,6 +118,27 @@ def run_experiment(name: str, fidelity: str = "quick", seed: int = 0,
     report["total_seconds"] = round(time.perf_counter() - start, 2)
     write_json(out / METRICS_FILE, report)
     return report
+
+
+def redraw(name: str, out: str | Path, fidelity: str = "quick", seed: int = 0) -> dict:
+    """The figures of experiment `name` already run into `out`, drawn again from its results
+    (loaded, analysed, plotted; never trained): {file stem: matplotlib Figure}.
+
+    Raises:
+      FileNotFoundError: `out` holds no finished result of one of its parts.
+      ValueError: a part in `out` was trained with another config than `fidelity` and `seed`
+        give.
+    """
+    experiment = get_experiment(name)
+    sweeps = experiment.sweep(fidelity, seed)
+    results = {part: Result.load(Path(out) / part) for part in sweep_parts(sweeps)}
+    for part, s in sweep_parts(sweeps).items():
+        if not callable(s) and s.config_hash() != results[part].config_hash:
+            raise ValueError(f"out={str(out)!r} holds {name} part {part or '.'} of config "
+                             f"{results[part].config_hash}, not {s.config_hash()} "
+                             f"({fidelity} fidelity, seed {seed})")
+    _, _, data = experiment.analyse(results if isinstance(sweeps, Mapping) else results[""])
+    return experiment.figures(data)
 
 
 def combined_hash(parts: dict) -> str:
