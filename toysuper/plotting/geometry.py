@@ -2,9 +2,12 @@
 
 import matplotlib.pyplot as plt
 import numpy as np
+import xarray as xr
 from matplotlib.figure import Figure
 
-from toysuper.analysis.polytopes import GROUP_COS, NOT_LEARNED
+from toysuper.analysis import dimensions_per_feature, feature_dimensionality
+from toysuper.analysis.clusters import FRACTIONS
+from toysuper.analysis.polytopes import GROUP_COS, NOT_LEARNED, label_features
 
 POLYTOPE_COLORS = {
     "dedicated": "k", "digon": "tab:blue", "triangle": "tab:green",
@@ -19,14 +22,31 @@ def polytope_color(name: str) -> str:
     return POLYTOPE_COLORS.get(name, KGON_COLOR)
 
 
-def plot_dimensionality(data: dict[str, dict], fractions: dict[str, float]) -> Figure:
+def dimensionality_column(ds: xr.Dataset) -> dict:
+    """What `plot_dimensionality` draws of one sweep's Dataset, with W (feature_probability,
+    feature, hidden)."""
+    W = ds["W"].transpose("feature_probability", "feature", "hidden").values
+    return {"p": ds["feature_probability"].values, "dstar": np.asarray(dimensions_per_feature(W)),
+            "D": np.asarray(feature_dimensionality(W)),
+            "labels": [label_features(w) for w in W]}
+
+
+def plot_dimensionality(data: dict[str, dict | xr.Dataset],
+                        fractions: dict[str, float] = FRACTIONS,
+                        title: str | None = None) -> Figure:
     """One column per model size: D* = m / ||W||_F^2 against 1/(1-S) (top) and every feature's
-    D_i against 1/(1-S), coloured by the polytope it belongs to, with the fractions as lines.
+    D_i against 1/(1-S), coloured by the polytope it belongs to, with the fractions as lines
+    (TMS section 5).
 
     Args:
-      data: {part: {"p": (density,), "dstar": (density,), "D": (density, n),
-             "labels": density x n polytope names}}.
+      data: {column label: a Dataset of one sweep over feature_probability (see
+        `dimensionality_column`), or {"p": (density,), "dstar": (density,), "D": (density, n),
+        "labels": density x n polytope names}}.
+      fractions: the horizontal lines, name -> D.
+      title: the figure's title (default: the paper's finding).
     """
+    data = {k: dimensionality_column(v) if isinstance(v, xr.Dataset) else v
+            for k, v in data.items()}
     fig, axes = plt.subplots(2, len(data), figsize=(6 * len(data), 7), squeeze=False,
                              sharex="col", gridspec_kw={"height_ratios": [1, 2]})
     for col, (part, d) in enumerate(data.items()):
@@ -53,8 +73,8 @@ def plot_dimensionality(data: dict[str, dict], fractions: dict[str, float]) -> F
                    ylabel="feature dimensionality D_i")
         bottom.legend(fontsize=7, markerscale=2.5, loc="upper right", title="polytope",
                       title_fontsize=7)
-    fig.suptitle("The geometry of superposition: D* sticks at 1 and 1/2; the D_i cluster on the "
-                 "polytope fractions", fontsize=10)
+    fig.suptitle(title or "The geometry of superposition: D* sticks at 1 and 1/2; the D_i "
+                 "cluster on the polytope fractions", fontsize=10)
     fig.tight_layout()
     return fig
 

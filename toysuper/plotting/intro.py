@@ -9,13 +9,14 @@ from toysuper.analysis import interference
 from toysuper.plotting.style import IMPORTANCE_CMAP, INTERFERENCE_CMAP
 
 
-def plot_intro(ds: xr.Dataset) -> Figure:
+def plot_intro(ds: xr.Dataset, title: str | None = None) -> Figure:
     """One column per density: the 2-D feature directions W_i coloured by importance, and below,
     the interference matrix W_i . W_j with the bias b as an extra column.
 
     Args:
       ds: a dataset with `W` (feature_probability, feature, hidden=2), `b` and `importance`
         (e.g. `result.best_over("seed").dataset` of the intro experiment).
+      title: the figure's title (default: the paper's reading of it).
     """
     W, b = ds["W"].values, ds["b"].values
     p = ds["feature_probability"].values
@@ -43,6 +44,6 @@ def plot_intro(ds: xr.Dataset) -> Figure:
     fig.colorbar(image, ax=axes[1].tolist(), fraction=0.015, pad=0.01)
     sm = plt.cm.ScalarMappable(cmap=IMPORTANCE_CMAP)
     fig.colorbar(sm, ax=axes[0].tolist(), fraction=0.015, pad=0.01, label="importance")
-    fig.suptitle("Five features in two dimensions: sparsity lets the model use superposition "
-                 "(least sparse left, most sparse right)", fontsize=9)
+    fig.suptitle(title or "Five features in two dimensions: sparsity lets the model use "
+                 "superposition (least sparse left, most sparse right)", fontsize=9)
     return fig

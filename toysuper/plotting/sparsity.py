@@ -2,22 +2,35 @@
 
 import matplotlib.pyplot as plt
 import numpy as np
+import xarray as xr
 from matplotlib.figure import Figure
 
-from toysuper.analysis import interference
+from toysuper.analysis import interference, superposition
 from toysuper.plotting.style import INTERFERENCE_CMAP
 
 SUPERPOSITION_CMAP = "plasma"  # dark: orthogonal to all others; yellow: in superposition
 
 
-def plot_sparsity_sweep(rows: dict[str, dict], n: int, m: int) -> Figure:
+def sparsity_row(ds: xr.Dataset) -> dict:
+    """What `plot_sparsity_sweep` draws of one sweep's Dataset, with W (feature_probability,
+    feature, hidden) (e.g. `result.best_over("seed").dataset`)."""
+    W = ds["W"].transpose("feature_probability", "feature", "hidden").values
+    return {"p": ds["feature_probability"].values, "W": W,
+            "superposition": np.asarray(superposition(W))}
+
+
+def plot_sparsity_sweep(rows: dict[str, dict | xr.Dataset], n: int, m: int,
+                        title: str | None = None) -> Figure:
     """One row per model kind, one column per density: the interference matrix W_i . W_j and,
     beside it, the bars ||W_i|| (most important feature on top) coloured by
-    sum_{j != i} (Ŵ_i . W_j)^2, clipped at 1.
+    sum_{j != i} (Ŵ_i . W_j)^2, clipped at 1 (TMS figures 2-3).
 
     Args:
-      rows: {kind: {"p": (density,), "W": (density, n, m), "superposition": (density, n)}}.
+      rows: {row label: a Dataset of one sweep over feature_probability (see `sparsity_row`),
+        or {"p": (density,), "W": (density, n, m), "superposition": (density, n)}}.
+      title: the figure's title (default: the paper's).
     """
+    rows = {k: sparsity_row(v) if isinstance(v, xr.Dataset) else v for k, v in rows.items()}
     kinds = list(rows)
     p = rows[kinds[0]]["p"]
     fig = plt.figure(figsize=(2.0 * len(p) + 1.2, 1.9 * len(kinds) + 0.5))
@@ -47,6 +60,6 @@ def plot_sparsity_sweep(rows: dict[str, dict], n: int, m: int) -> Figure:
     sm = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0, 1))
     fig.colorbar(sm, cax=fig.add_axes((0.94, 0.1, 0.012, 0.7)),
                  label="superposition of feature i (bar length ||W_i||)")
-    fig.suptitle(f"n={n} features in m={m} dimensions: W^T W and ||W_i|| per density "
+    fig.suptitle(title or f"n={n} features in m={m} dimensions: W^T W and ||W_i|| per density "
                  "(features by importance, most important on top)", fontsize=9)
     return fig
