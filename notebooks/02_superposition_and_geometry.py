@@ -32,6 +32,8 @@
 import os
 from pathlib import Path
 
+import jax
+import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown
@@ -39,11 +41,33 @@ from IPython.display import Markdown
 import toysuper as ts
 from toysuper.analysis import feature_dimensionality
 from toysuper.analysis.polytopes import name_group, polytopes
+from toysuper.data import sample_sparse_uniform
 from toysuper.experiments import geometry, perturb_feature, sparsity_sweep
 from toysuper.experiments.report import claims_table
 from toysuper.plotting.sparsity import plot_sparsity_sweep
 
 RESULTS = Path(os.environ.get("TOYSUPER_RESULTS", "../results")) / "notebook_02"
+
+# %% [markdown]
+# ## The two models, by hand ([TMS section 2](https://transformer-circuits.pub/2022/toy_model/index.html))
+# Both squeeze x (n features) into h = x W (m < n dimensions) and read it back with the same W:
+# the linear model x' = h W^T + b, the ReLU-output model x' = ReLU(h W^T + b). The loss weighs
+# feature i's squared error by its importance I_i. Checked against the package's kinds:
+
+# %%
+def linear(W, b, x):
+    return x @ W @ W.T + b
+
+
+def relu_output(W, b, x):
+    return jax.nn.relu(linear(W, b, x))
+
+
+x = sample_sparse_uniform(jax.random.key(0), jnp.full(20, 0.1), 256)
+for name, by_hand in (("linear", linear), ("relu_output", relu_output)):
+    params = ts.MODEL_KINDS[name].init(jax.random.key(1), ts.ModelConfig(20, 5, name))
+    assert np.allclose(by_hand(params.W, params.b, x), ts.MODEL_KINDS[name].apply(params, x),
+                       atol=1e-5)
 
 # %% [markdown]
 # ## Superposition as a function of sparsity

@@ -27,18 +27,39 @@
 import os
 from pathlib import Path
 
+import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown, display
 
 import toysuper as ts
-from toysuper.analysis.phase import PHASES, diagrams
+from toysuper.analysis.phase import PHASES, closed_form_losses_2in1, diagrams
 from toysuper.experiments.report import claims_table
 from toysuper.experiments.runner import redraw, run_experiment
+from toysuper.models import TiedParams
+from toysuper.objectives.population import population_loss
 
 RESULTS = Path(os.environ.get("TOYSUPER_RESULTS", "../results"))
 reports = {name: run_experiment(name, "quick", out=RESULTS / name)
            for name in ("phase_2in1", "phase_3in2")}
+
+# %% [markdown]
+# ## The three candidates, by hand ([TMS section 4](https://transformer-circuits.pub/2022/toy_model/index.html))
+# Two features in one dimension (m=1), feature 2 of importance r, both at density p. A weight
+# vector W in {[1, 0], [0, 1], [1, -1]} (extra feature not learned, extra feature alone, both
+# antipodal) with biases 0 on represented features and the mean p/2 on a dropped one has the
+# paper's closed-form losses; the quadrature the exact-loss objective trains on agrees:
+
+# %%
+r, p = 0.5, 0.1
+candidates = {"not learned": ([[1.0], [0.0]], [0.0, p / 2]),
+               "dedicated": ([[0.0], [1.0]], [p / 2, 0.0]),
+               "antipodal": ([[1.0], [-1.0]], [0.0, 0.0])}
+closed = closed_form_losses_2in1(r, p)
+for name, (W, b) in candidates.items():
+    quadrature = population_loss(TiedParams(jnp.array(W), jnp.array(b)), jnp.full(2, p),
+                                 jnp.array([1.0, r]))
+    print(f"{name:>11}: closed form {float(closed[name]):.6f}, quadrature {float(quadrature):.6f}")
 
 # %% [markdown]
 # The figures, drawn from the trained models (`redraw` loads and analyses a result; it never

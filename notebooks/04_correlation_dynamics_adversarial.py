@@ -32,12 +32,14 @@ import os
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from IPython.display import Markdown
 
 import toysuper as ts
 from toysuper.analysis import feature_dimensionality
 from toysuper.analysis.correlation import within_cosines
+from toysuper.attacks import attack_directions
 from toysuper.data import sample_feature_sets_feature_major
 from toysuper.experiments import adversarial, correlated, dynamics
 from toysuper.experiments.report import claims_table
@@ -49,6 +51,19 @@ def train(parts: dict, **smaller: dict) -> dict:
     """Train each part of an experiment at the size `smaller[part]` gives (Sweep.smaller)."""
     return {part: ts.run_sweep(s.smaller(**smaller.get(part, {})), out=RESULTS / part)
             for part, s in parts.items()}
+
+# %% [markdown]
+# ## The attack, by hand ([TMS section 7](https://transformer-circuits.pub/2022/toy_model/index.html))
+# The same ReLU-output model as in section 2. Output i reads the input through row i of the Gram
+# matrix G = W W^T, so the input change of a given norm that moves feature i's pre-activation most
+# is along G_i / ||G_i||; without superposition G_i = e_i and only feature i moves. Checked
+# against `toysuper.attacks`:
+
+# %%
+params = ts.MODEL_KINDS["relu_output"].init(jax.random.key(0), ts.ModelConfig(6, 3))
+gram = params.W @ params.W.T
+by_hand = gram / jnp.linalg.norm(gram, axis=-1, keepdims=True)
+assert np.allclose(by_hand, attack_directions(params.W), atol=1e-6)
 
 # %% [markdown]
 # ## Correlated and anticorrelated features

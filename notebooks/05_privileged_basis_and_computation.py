@@ -33,6 +33,8 @@
 import os
 from pathlib import Path
 
+import jax
+import numpy as np
 from IPython.display import Markdown
 
 import toysuper as ts
@@ -42,6 +44,29 @@ from toysuper.experiments.report import claims_table
 
 RESULTS = Path(os.environ.get("TOYSUPER_RESULTS", "../results")) / "notebook_05"
 print({name: kind.description for name, kind in ts.MODEL_KINDS.items()})
+
+# %% [markdown]
+# ## The models, by hand ([TMS sections 8-9](https://transformer-circuits.pub/2022/toy_model/index.html))
+# A ReLU on the hidden layer makes its basis privileged: x' = ReLU(ReLU(x W) W^T + b)
+# (`relu_hidden`). Computing |x| takes an untied MLP on inputs in [-1, 1]:
+# y' = ReLU(ReLU(x W) W_out^T + b) (`abs_mlp`), trained to output |x|. Checked against the kinds:
+
+# %%
+def relu_hidden(W, b, x):
+    return jax.nn.relu(jax.nn.relu(x @ W) @ W.T + b)
+
+
+def abs_mlp(W, W_out, b, x):
+    return jax.nn.relu(jax.nn.relu(x @ W) @ W_out.T + b)
+
+
+x = jax.random.uniform(jax.random.key(0), (256, 10), minval=-1.0, maxval=1.0)
+hidden = ts.MODEL_KINDS["relu_hidden"].init(jax.random.key(1), ts.ModelConfig(10, 5, "relu_hidden"))
+mlp = ts.MODEL_KINDS["abs_mlp"].init(jax.random.key(2), ts.ModelConfig(10, 5, "abs_mlp"))
+assert np.allclose(relu_hidden(hidden.W, hidden.b, x),
+                   ts.MODEL_KINDS["relu_hidden"].apply(hidden, x), atol=1e-5)
+assert np.allclose(abs_mlp(mlp.W, mlp.W_out, mlp.b, x), ts.MODEL_KINDS["abs_mlp"].apply(mlp, x),
+                   atol=1e-5)
 
 # %% [markdown]
 # ## A privileged basis: which neuron reads which feature

@@ -30,10 +30,13 @@
 import os
 from pathlib import Path
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 from IPython.display import Markdown, display
 
 import toysuper as ts
+from toysuper.data import densify
 from toysuper.experiments import double_descent as dd
 from toysuper.experiments.report import claims_table
 from toysuper.experiments.runner import redraw
@@ -45,6 +48,24 @@ parts = {name: s.smaller(dataset_seed=1) for name, s in dd.sweep("quick").items(
          if name in ("m2_T64", "m2_T256")}
 for name, s in parts.items():
     print(name, dict(zip([a.name for a in s.axes], s.shape, strict=True)), s.train.objective)
+
+# %% [markdown]
+# ## The loss on a fixed dataset, by hand ([Henighan et al. 2023](https://transformer-circuits.pub/2023/toy-double-descent/index.html))
+# The same ReLU-output model, trained full batch on T fixed points, each sparse and rescaled to
+# unit norm: the loss is the mean over the T points of ||x_t - ReLU(x_t W W^T + b)||^2 (so
+# predicting 0 costs exactly 1). The `FixedDataset` objective computes it from the points'
+# active features only; by hand on the dense points it is the same:
+
+# %%
+objective = ts.FixedDataset(capacity=64, max_active=16)
+points = densify(objective.points(0.05, 100, 64), 100)  # (64, 100), unit norm
+params = ts.MODEL_KINDS["relu_output"].init(jax.random.key(0), ts.ModelConfig(100, 2))
+by_hand = jnp.mean(jnp.sum((points - jax.nn.relu(points @ params.W @ params.W.T + params.b))
+                           ** 2, axis=-1))
+hyper = ts.Hyper.create(100, feature_probability=0.05, dataset_size=64)
+packaged = objective.loss(objective.data_key(None, hyper), hyper, ts.ModelConfig(100, 2), 0)
+print(float(by_hand), float(packaged(params, 0)))
+assert np.isclose(by_hand, packaged(params, 0), rtol=1e-5)
 
 # %%
 results = [ts.run_sweep(s, out=LIVE / name) for name, s in parts.items()]
