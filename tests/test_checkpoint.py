@@ -15,7 +15,7 @@ import pytest
 import toysuper as ts
 from toysuper import checkpoint as checkpoint_module
 from toysuper import engine, results
-from toysuper import sweep as runner
+from toysuper import run as runner
 from toysuper.checkpoint import ChunkStore
 from toysuper.results import write_config
 

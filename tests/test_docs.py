@@ -19,6 +19,6 @@ def test_docs_build_strict(tmp_path):
     for name in REGISTRY:
         page = (tmp_path / "experiments" / name / "index.html").read_text()
         assert f"toysuper run {name}" in page and "<table>" in page
-    api = (tmp_path / "api" / "toysuper.grid" / "index.html").read_text()
+    api = (tmp_path / "api" / "toysuper.sweep" / "index.html").read_text()
     assert "Sweep" in api and "grid_hyper" in api
     assert "power_space" in (tmp_path / "index.html").read_text()  # the README's quick start

@@ -8,7 +8,7 @@ import pytest
 
 import toysuper as ts
 from toysuper import engine
-from toysuper import sweep as runner
+from toysuper import run as runner
 from toysuper.engine import default_chunk_size, segment_steps
 from toysuper.training import point_key
 

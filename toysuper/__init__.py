@@ -17,7 +17,6 @@ from toysuper.provenance import __version__
 if TYPE_CHECKING:
     from toysuper.config import TrainConfig
     from toysuper.data import FeatureSets
-    from toysuper.grid import Axis, Sweep
     from toysuper.hyper import Hyper, decaying_importance, power_space
     from toysuper.models import MODEL_KINDS, ModelConfig, ModelKind, register_kind
     from toysuper.objectives import (
@@ -31,18 +30,19 @@ if TYPE_CHECKING:
         SparseAutoencoderTraining,
     )
     from toysuper.results import Result, load
-    from toysuper.sweep import run_sweep
+    from toysuper.run import run_sweep
+    from toysuper.sweep import Axis, Sweep
     from toysuper.training import train
 
 _HOMES = {
-    "TrainConfig": "config", "FeatureSets": "data", "Axis": "grid", "Sweep": "grid",
+    "TrainConfig": "config", "FeatureSets": "data", "Axis": "sweep", "Sweep": "sweep",
     "Hyper": "hyper", "decaying_importance": "hyper", "power_space": "hyper",
     "MODEL_KINDS": "models", "ModelConfig": "models", "ModelKind": "models",
     "register_kind": "models", "AdversarialBatches": "objectives", "FixedDataset": "objectives",
     "FreshBatches": "objectives", "Objective": "objectives", "OneHotLoss": "objectives",
     "PopulationLoss": "objectives", "SourceModels": "objectives",
     "SparseAutoencoderTraining": "objectives", "Result": "results", "load": "results",
-    "run_sweep": "sweep", "train": "training",
+    "run_sweep": "run", "train": "training",
 }
 
 

@@ -14,7 +14,7 @@ import dataclasses
 import itertools
 
 from toysuper.objectives import OBJECTIVE_KEYS, FreshBatches, Objective, from_config
-from toysuper.validation import is_int, require
+from toysuper.validate import is_int, require
 
 SCHEDULES = ("constant", "linear", "warmup_cosine")
 

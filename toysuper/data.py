@@ -11,7 +11,7 @@ import numpy as np
 from flax import struct
 from jaxtyping import Array, Float, Int
 
-from toysuper.validation import is_int, require
+from toysuper.validate import is_int, require
 
 SET_KINDS = ("correlated", "anticorrelated", "independent")
 

@@ -24,11 +24,11 @@ from jax.sharding import Mesh
 from jax.sharding import PartitionSpec as P
 
 from toysuper.config import TrainConfig
-from toysuper.grid import Sweep
 from toysuper.hyper import Hyper
 from toysuper.models import ModelConfig
+from toysuper.sweep import Sweep
 from toysuper.training import advance, init_state, point_key, state_from_leaves, state_leaves
-from toysuper.validation import require
+from toysuper.validate import require
 
 CPU_CHUNK_BYTES = 1 << 30  # per-chunk working-set budget on CPU (larger chunks gain nothing there)
 ACCELERATOR_MEMORY_FRACTION = 0.5  # of a GPU/TPU's memory, for one chunk's working set

@@ -24,9 +24,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from toysuper.engine import estimate_bytes_per_model, memory_budget
-from toysuper.grid import Sweep
 from toysuper.models import MODEL_KINDS
 from toysuper.objectives.population import population_losses
+from toysuper.sweep import Sweep
 from toysuper.training import batch_loss
 
 EVAL_SAMPLES = 1 << 16  # per model; the standard error of a loss difference under common inputs

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from toysuper.validation import is_int, require, show
+from toysuper.validate import is_int, require, show
 
 
 @struct.dataclass

@@ -42,7 +42,7 @@ from toysuper.data import (
 )
 from toysuper.fingerprint import fingerprint
 from toysuper.sae import SAE_DIMS, init_sae, reconstruct
-from toysuper.validation import is_int, one_of, require
+from toysuper.validate import is_int, one_of, require
 
 
 @struct.dataclass

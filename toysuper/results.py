@@ -54,11 +54,11 @@ from toysuper.checkpoint import (
     log,
 )
 from toysuper.evaluation import evaluation_loss, exact_available
-from toysuper.grid import Sweep
 from toysuper.hyper import COMMON_FIELDS, PER_FEATURE_FIELDS
 from toysuper.models import MODEL_KINDS, kind_fingerprint
 from toysuper.objectives import Objective, from_config, objective_fingerprint
 from toysuper.provenance import __version__, provenance
+from toysuper.sweep import Sweep
 
 CONFIG_FILE, RESULT_FILE, LEGACY_RESULT_FILE = "config.json", "result.nc", "result.npz"
 STALE_DIR = "stale-"  # + the old training-code fingerprint: where a stale result is set aside
@@ -76,8 +76,8 @@ def versions() -> dict[str, str]:
     return out
 
 
-TRAINING_MODULES = ("validation", "data", "sae", "models", "attacks", "hyper", "objectives/*",
-                    "config", "training", "grid", "engine")  # what decides what training produces
+TRAINING_MODULES = ("validate", "data", "sae", "models", "attacks", "hyper", "objectives/*",
+                    "config", "training", "sweep", "engine")  # what decides what training produces
 # Fingerprints of earlier training code that trains every model to the same bits as this code
 # (tests/test_objectives_equivalence.py compares one sweep per objective against arrays saved
 # from it), so its results are reused, not trained again. Empty it when training changes.

@@ -1,145 +1,255 @@
-"""Running a sweep: train it (`toysuper.engine`), store it, resume it, report progress.
+"""Sweep grids: named axes over `Hyper` fields, their points in C order, and the config hash.
 
     sweep = Sweep(ModelConfig(20, 5), TrainConfig(steps=5000),
                   axes={"feature_probability": np.geomspace(1, 0.01, 100), "seed": range(100)},
                   fixed={"importance": decaying_importance(20, 0.9)})
-    result = run_sweep(sweep, out="runs/population")     # progress bar, checkpoints per chunk
-    ds = result.to_xarray()         # W: (feature_probability, seed, feature, hidden)
 
-Across hosts: call `jax.distributed.initialize()` on every host, then the same `run_sweep` on
-every host. The mesh spans `jax.devices()` (all hosts), results are gathered to every host, and
-only process 0 writes to `out` (a shared directory that every host reads to resume).
+A `Sweep` is a description (the Cartesian product of its axes, with the other fields fixed); the
+engine (`toysuper.engine`) trains it and the runner (`toysuper.run.run_sweep`) stores it.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import math
-import os
-import time
-from pathlib import Path
+from collections.abc import Mapping
 
-import jax
 import numpy as np
-from tqdm.auto import tqdm
 
-from toysuper.checkpoint import log
-from toysuper.engine import (
-    MEMORY_ENV,
-    default_chunk_size,
-    estimate_bytes_per_model,
-    model_mesh,
-    segment_steps,
-    single_model_limit,
-    train_chunk,
+from toysuper.config import TrainConfig
+from toysuper.hyper import (
+    FIELD_SYNONYMS,
+    HYPER_FIELDS,
+    INT_FIELDS,
+    PER_FEATURE_FIELDS,
+    Hyper,
+    as_array,
+    per_feature,
 )
-from toysuper.grid import Sweep
-from toysuper.results import Result, open_result_dir, result_path
-from toysuper.validation import require
+from toysuper.models import MODEL_KINDS, ModelConfig
+from toysuper.objectives import field_owners
+from toysuper.validate import one_of, require
+
+RESULT_NAMES = frozenset({"step", "feature", "hidden", "snapshot", "loss", "loss_history",
+                          "diverged", "diverged_step", "eval_loss"})  # dims and variables
 
 
-def run_sweep(sweep: Sweep, *, out: str | Path | None = None, chunk_size: int | None = None,
-              steps_per_call: int | None = None, progress: bool = True,
-              overwrite: bool = False, reuse_stale: bool = False, meta: dict | None = None,
-              checkpoint_every: int | None = None, checkpoint_seconds: float = 60.0,
-              devices=None, memory_bytes: int | None = None):
-    """Train every point of the grid and return a `Result`.
+@dataclasses.dataclass(frozen=True)
+class Axis:
+    """One named sweep axis.
 
     Args:
-      sweep: the grid.
-      out: optional result directory. Each finished chunk is written there atomically (with a
-        checksummed manifest), and long chunks also save their training state between compiled
-        calls; a rerun with the same config resumes where the last one stopped and ends with
-        the same result bit for bit. A finished directory is loaded without retraining, and a
-        directory holding another config is refused.
-      chunk_size: models per compiled call, rounded up to a multiple of the device count;
-        default from `default_chunk_size`.
-      steps_per_call: steps per compiled call within a chunk (progress and checkpoint grain).
-      progress: show a tqdm bar counting model-steps.
-      overwrite: discard whatever `out` holds instead of resuming or refusing.
-      reuse_stale: load (or resume) what `out` holds even if other training code made it
-        (by default it is trained again, with a notice: `toysuper.results.stale`).
-      meta: extra JSON-able entries for config.json (e.g. experiment name, fidelity).
-      checkpoint_every: save the mid-chunk training state every this many steps (a multiple
-        of `steps_per_call`); by default it is saved when `checkpoint_seconds` have passed.
-      checkpoint_seconds: the time-based default interval of mid-chunk checkpoints.
-      devices: shard each chunk's models over these devices; default `jax.devices()`.
-      memory_bytes: working-set budget per device for the default chunk size; default
-        `memory_budget()`.
+      name: the dimension name in results (e.g. "feature_probability", "relative_importance").
+      values: (k,) scalars or, for per-feature fields, (k, n_features) vectors (each point's
+        vector) or a (k, 1) column of scalars (each the same for every feature; the explicit
+        form for importance where k equals n_features, which a (k,) axis refuses as ambiguous).
+      field: the `Hyper` field it sets; defaults to `name`.
+      coords: (k,) coordinate labels; default the values themselves (1-D) or 0..k-1 (vectors).
     """
-    mesh = model_mesh(devices)
-    n_devices = 1 if mesh is None else mesh.size
-    require(memory_bytes is None or (isinstance(memory_bytes, int) and memory_bytes > 0),
-            "memory_bytes", memory_bytes, "a number of bytes > 0, or None")
-    if chunk_size is None:
-        chunk_size = default_chunk_size(sweep, memory_bytes, n_devices)
-    require(isinstance(chunk_size, int) and chunk_size >= 1, "chunk_size", chunk_size,
-            "an integer >= 1")
-    chunk_size = n_devices * math.ceil(chunk_size / n_devices)
-    steps_per_call = segment_steps(sweep.train) if steps_per_call is None else steps_per_call
-    require(isinstance(steps_per_call, int) and steps_per_call >= 1, "steps_per_call",
-            steps_per_call, "an integer >= 1")
-    require(checkpoint_every is None or (isinstance(checkpoint_every, int) and checkpoint_every
-            > 0 and checkpoint_every % steps_per_call == 0), "checkpoint_every",
-            checkpoint_every, f"a positive multiple of steps_per_call={steps_per_call}")
-    finished = out is not None and result_path(out) is not None  # loading needs no budget
-    if memory_bytes is None and MEMORY_ENV not in os.environ and not finished:
-        per_model, limit = estimate_bytes_per_model(sweep.model, sweep.train), single_model_limit()
-        require(per_model <= limit, "model size", f"{per_model / 2**30:.1f} GiB per model",
-                f"at most {limit / 2**30:.1f} GiB (the working-set estimate of one training "
-                "step against the memory budget, or half the machine's memory on a CPU): lower "
-                f"batch_size or n_features, or raise the budget explicitly (memory_bytes=..., "
-                f"or ${MEMORY_ENV})")
-    store = (open_result_dir(out, sweep, meta, overwrite, reuse_stale) if out is not None
-             else None)
-    writes = store is not None and jax.process_index() == 0  # one writer in multi-host runs
-    if store is not None and result_path(out) is not None:
-        if writes:
-            store.clear()  # checkpoints left by a run killed after writing its result
-        return Result.load(out)
-    grid = sweep.grid_hyper()
-    windows = sweep.train.steps // sweep.train.log_every
-    bar = tqdm(total=sweep.size * sweep.train.steps, unit="model-step", unit_scale=True,
-               disable=not progress, desc=f"{sweep.size} models x {sweep.train.steps} steps")
-    chunks = []
-    for start in range(0, sweep.size, chunk_size):
-        stop = min(start + chunk_size, sweep.size)
-        saved = store.load_chunk(start, stop) if store is not None else None
-        if saved is not None and saved["history"].shape[-1] != windows:
-            log(f"the saved chunk {start}-{stop} in {out} has {saved['history'].shape[-1]} loss "
-                f"windows, not {windows}: recomputing it")
-            saved = None
-        if saved is None:
-            pad = np.minimum(np.arange(start, start + chunk_size), sweep.size - 1)
-            hyper = jax.tree.map(lambda leaf, pad=pad: leaf[pad], grid)
-            saved = train_chunk(
-                sweep, hyper, steps_per_call=steps_per_call,
-                on_steps=lambda steps, n=stop - start: bar.update(n * steps),
-                resume=store.load_partial(start, stop) if store is not None else None,
-                checkpoint=_checkpointer(store, start, stop, checkpoint_every,
-                                         checkpoint_seconds) if writes else None, mesh=mesh)
-            saved = {k: v[: stop - start] for k, v in saved.items()}
-            if writes:
-                store.save_chunk(start, stop, saved)
+
+    name: str
+    values: np.ndarray
+    field: str | None = None
+    coords: np.ndarray | None = None
+
+    def __post_init__(self):
+        field = self.field or self.name
+        require(field in HYPER_FIELDS, f"axis {self.name!r} field", field,
+                one_of(field, HYPER_FIELDS, FIELD_SYNONYMS))
+        dtype = np.int32 if field in INT_FIELDS else np.float32
+        values = as_array(list(self.values) if isinstance(self.values, range) else self.values,
+                          f"axis {self.name!r} values", dtype)
+        require(values.ndim >= 1 and len(values) >= 1, f"axis {self.name!r}", values.tolist(),
+                "a non-empty sequence of values")
+        require(values.ndim == 1 or (values.ndim == 2 and field in PER_FEATURE_FIELDS),
+                f"axis {self.name!r} values shape", values.shape,
+                "(k,) or, for feature_probability/importance, (k, n_features) vectors or a "
+                "(k, 1) column of scalars")
+        scalars = values.ndim == 1 or values.shape[1] == 1
+        require(scalars or self.name != field, "axis name", self.name,
+                f"a name other than {field!r} for per-feature vectors "
+                f"(e.g. Axis('relative_importance', values, field={field!r}, coords=...))")
+        coords = values.reshape(-1) if (self.coords is None and scalars) else self.coords
+        coords = np.arange(len(values)) if coords is None else np.asarray(coords)
+        require(coords.shape == (len(values),), f"axis {self.name!r} coords shape",
+                coords.shape, f"({len(values)},), one label per value")
+        object.__setattr__(self, "field", field)
+        object.__setattr__(self, "values", values)
+        object.__setattr__(self, "coords", coords)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+@dataclasses.dataclass(frozen=True)
+class Sweep:
+    """A grid of models: static configs, fixed hyperparameters and named axes.
+
+    Args:
+      model: static model config.
+      train: static training config.
+      axes: name -> values (or `Axis` objects); the grid is their Cartesian product, in order.
+      fixed: values of `Hyper` fields that no axis sets (paper defaults otherwise).
+      root_seed: the root of every point's key, fold_in(key(root_seed), seed).
+    """
+
+    model: ModelConfig
+    train: TrainConfig
+    axes: tuple[Axis, ...] | Mapping = ()
+    fixed: Mapping = dataclasses.field(default_factory=dict)
+    root_seed: int = 0
+
+    def __post_init__(self):
+        if isinstance(self.axes, Mapping):
+            axes = tuple(v if isinstance(v, Axis) else Axis(k, v) for k, v in self.axes.items())
         else:
-            bar.update((stop - start) * sweep.train.steps)
-        chunks.append(saved)
-    bar.close()
-    result = Result.from_arrays(sweep, {k: np.concatenate([c[k] for c in chunks])
-                                        for k in chunks[0]})
-    if writes:
-        result.save(out, meta)
-        store.clear()
-    return result
+            axes = tuple(self.axes)
+        for a in axes:
+            require(isinstance(a, Axis), "axes", a, "a mapping name -> values, or Axis objects")
+        names = [a.name for a in axes]
+        require(len(set(names)) == len(names), "axes", names, "distinct axis names")
+        params = {p for kind in MODEL_KINDS.values() for p in kind.param_dims}
+        taken = RESULT_NAMES | params | {f"{p}_snapshots" for p in params}
+        for a in axes:
+            require(a.name not in taken and (a.name == a.field or a.name not in HYPER_FIELDS),
+                    "axis name", a.name, "a name that results do not already use for a "
+                    f"dimension or variable ({', '.join(sorted(RESULT_NAMES))}, the parameters"
+                    ", or another Hyper field)")
+        fields = [a.field for a in axes]
+        require(len(set(fields)) == len(fields), "axes", fields,
+                "at most one axis per Hyper field")
+        for field in self.fixed:
+            require(field in HYPER_FIELDS, "fixed", field, one_of(field, HYPER_FIELDS,
+                                                                 FIELD_SYNONYMS))
+            require(field not in fields, "fixed", field, "fields that no axis sweeps")
+        n = self.model.n_features
+        for a in axes:
+            require(a.values.ndim == 1 or a.values.shape[1] in (1, n),
+                    f"axis {a.name!r} values shape", a.values.shape,
+                    f"(k, n_features={n}), or (k, 1) for scalars")
+            # a vector of importances given as an axis (e.g. decaying_importance) would train k
+            # uniform importances; densities, swept as scalars everywhere, are not refused
+            require(not (a.field == "importance" and a.values.ndim == 1 and len(a) == n
+                         and n > 1), f"axis {a.name!r}", f"{n} values for n_features={n}",
+                    "an unambiguous form: fixed={'importance': values} for one vector that every "
+                    f"model gets (e.g. decaying_importance), or values[:, None] to sweep {n} "
+                    "scalar values, each the same for every feature")
+        require(isinstance(self.root_seed, int) and 0 <= self.root_seed < 2**32, "root_seed",
+                self.root_seed, f"an integer from 0 to {2**32 - 1}")
+        object.__setattr__(self, "axes", axes)
+        object.__setattr__(self, "fixed", dict(self.fixed))
+        self.base.validated()
+        for a in axes:
+            self.base.replace(**{a.field: a.values}).validated()
+        self._check_objective()
 
+    def _fields_set(self, fields) -> list[str]:
+        """Those of `fields` that this sweep fixes or sweeps."""
+        return [f for f in fields if f in self.fixed or any(a.field == f for a in self.axes)]
 
-def _checkpointer(store, start: int, stop: int, every: int | None, seconds: float):
-    """A `train_chunk` checkpoint callback: every `every` steps, or once `seconds` have passed."""
-    last = [time.monotonic()]
+    def values(self, field: str) -> list[np.ndarray]:
+        """The values `field` takes, each array with a leading points axis (per-feature
+        fields as (points, n_features)): the axis that sweeps it, else its base value."""
+        swept = [a.values for a in self.axes if a.field == field]
+        values = swept or [np.asarray(getattr(self.base, field))[None]]
+        if field in PER_FEATURE_FIELDS:
+            n = self.model.n_features
+            values = [np.broadcast_to(v.reshape(len(v), -1), (len(v), n)) for v in values]
+        return values
 
-    def checkpoint(step: int, arrays: dict[str, np.ndarray]) -> None:
-        due = step % every == 0 if every else time.monotonic() - last[0] >= seconds
-        if due:
-            store.save_partial(start, stop, arrays)
-            last[0] = time.monotonic()
+    def _check_objective(self) -> None:
+        """The objective-specific Hyper fields only with the objective that reads them, and
+        the objective's own checks of the model and values (`Objective.check`)."""
+        objective = self.train.objective
+        owners = field_owners()
+        for field in self._fields_set(tuple(owners)):
+            require(field in objective.fields, "Hyper fields", [field],
+                    f"{field} only with the objective {' or '.join(owners[field])} "
+                    f"(this sweep's is {type(objective).__name__})")
+        objective.check(self.model, self.values)
 
-    return checkpoint
+    @property
+    def base(self) -> Hyper:
+        """Hyperparameters of a point before its axes are applied."""
+        return Hyper.create(self.model.n_features, **self.fixed)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(len(a) for a in self.axes)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    def grid_hyper(self) -> Hyper:
+        """The hyperparameters of every point, each leaf with a leading (size,) axis, in C order."""
+        index = np.unravel_index(np.arange(self.size), self.shape) if self.axes else ()
+        leaves = {f: np.broadcast_to(getattr(self.base, f), (self.size, *np.shape(
+            getattr(self.base, f)))).copy() for f in HYPER_FIELDS}
+        for a, idx in zip(self.axes, index, strict=True):
+            values = a.values[idx]
+            if a.field in PER_FEATURE_FIELDS and values.ndim == 1:
+                values = values[:, None]
+            leaves[a.field] = np.broadcast_to(values, leaves[a.field].shape).astype(
+                leaves[a.field].dtype)
+        return Hyper(**leaves)
+
+    def smaller(self, steps: int | None = None, **keep: int) -> Sweep:
+        """The same sweep at a smaller size, for tutorials and smoke runs: each named axis keeps
+        `keep[name]` of its values (evenly spread; first and last included when two or more are
+        kept), and training runs
+        `steps` steps (default: unchanged; the log interval shrinks to divide it if needed, the
+        warm-up scales with it, and snapshots past the end are dropped).
+
+        Example:
+          >>> sweep.smaller(steps=2000, seed=4, feature_probability=5)
+        """
+        require(steps is None or (isinstance(steps, int) and steps >= 1), "steps", steps,
+                "a number of steps >= 1, or None")
+        for name, k in keep.items():
+            require(name in [a.name for a in self.axes], name, k,
+                    f"the name of an axis of this sweep: {[a.name for a in self.axes]}")
+            require(isinstance(k, int) and k >= 1, name, k, "a number of values >= 1")
+        axes = []
+        for a in self.axes:
+            k = min(keep.get(a.name, len(a)), len(a))
+            idx = np.unique(np.round(np.linspace(0, len(a) - 1, k)).astype(int))
+            axes.append(Axis(a.name, a.values[idx], a.field, a.coords[idx]))
+        train = self.train
+        if steps is not None:
+            log_every = math.gcd(steps, train.log_every)
+            warmup = round(train.warmup_steps * steps / train.steps)
+            train = dataclasses.replace(train, steps=steps, log_every=log_every,
+                                        warmup_steps=warmup,
+                                        snapshot_steps=tuple(t for t in train.snapshot_steps
+                                                             if t <= steps))
+        return dataclasses.replace(self, train=train, axes=tuple(axes))
+
+    def to_dict(self) -> dict:
+        """A JSON-able description of the whole sweep (what the config hash covers)."""
+        def plain(x):
+            return np.asarray(x).tolist()
+
+        return {
+            "model": dataclasses.asdict(self.model),
+            "train": self.train.to_dict(),
+            "axes": [{"name": a.name, "field": a.field, "values": plain(a.values),
+                      "coords": plain(a.coords)} for a in self.axes],
+            "fixed": {f: plain(per_feature(v, self.model.n_features, f)
+                               if f in PER_FEATURE_FIELDS else v) for f, v in self.fixed.items()},
+            "root_seed": self.root_seed,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Sweep:
+        return cls(model=ModelConfig(**d["model"]), train=TrainConfig.from_dict(d["train"]),
+                   axes=tuple(Axis(a["name"], np.asarray(a["values"]), a["field"],
+                                   np.asarray(a["coords"])) for a in d["axes"]),
+                   fixed=d["fixed"], root_seed=d["root_seed"])
+
+    def config_hash(self) -> str:
+        """16 hex digits of sha256 over the canonical JSON of `to_dict()`."""
+        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -8,7 +8,7 @@ import functools
 import numpy as np
 import xarray as xr
 
-from toysuper.validation import require
+from toysuper.validate import require
 
 
 def keeps_dims(*out_dims: str):

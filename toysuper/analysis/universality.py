@@ -24,7 +24,7 @@ from jaxtyping import Array, Float
 
 from toysuper.analysis.geometry import REPRESENTED_NORM
 from toysuper.analysis.polytopes import polytope_counts
-from toysuper.validation import require
+from toysuper.validate import require
 
 SAME_GEOMETRY = 0.1  # relative Gram distance below which two models share a geometry
 MAX_PERMUTATIONS = 50_000

@@ -32,11 +32,11 @@ import numpy as np
 from toysuper.analysis.neurons import READ_WEIGHT, connections, features_per_neuron
 from toysuper.config import TrainConfig
 from toysuper.experiments.base import Claim, Experiment, rounded
-from toysuper.grid import Sweep
 from toysuper.hyper import decaying_importance
 from toysuper.models import ModelConfig
 from toysuper.plotting.neurons import plot_neuron_pictures
 from toysuper.results import Result
+from toysuper.sweep import Sweep
 from toysuper.training import init_state, point_key
 
 DENSITIES = (1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001)

@@ -32,11 +32,11 @@ from toysuper.attacks import attack_losses, mean_input_norm
 from toysuper.config import TrainConfig
 from toysuper.data import sample_sparse_uniform
 from toysuper.experiments.base import Claim, Experiment, optional, rounded
-from toysuper.grid import Sweep
 from toysuper.models import ModelConfig, TiedParams, weighted_mse
 from toysuper.objectives import AdversarialBatches
 from toysuper.plotting.adversarial import plot_adversarial
 from toysuper.results import Result
+from toysuper.sweep import Sweep
 
 ATTACK = 0.1  # attack norm / mean input norm when measuring vulnerability
 

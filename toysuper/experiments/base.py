@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from toysuper.grid import Sweep
 from toysuper.models import MODEL_KINDS
 from toysuper.results import Result
+from toysuper.sweep import Sweep
 
 FIDELITIES = ("quick", "paper")
 VERDICTS = ("reproduced", "not reproduced", "not reached at this fidelity")

@@ -25,11 +25,11 @@ from toysuper.analysis.correlation import across_cosines, collapsed_count, withi
 from toysuper.config import TrainConfig
 from toysuper.data import FeatureSets
 from toysuper.experiments.base import Claim, Experiment, rounded
-from toysuper.grid import Sweep
 from toysuper.models import ModelConfig
 from toysuper.objectives import FreshBatches
 from toysuper.plotting.correlated import plot_collapse, plot_local_bases, plot_pairs
 from toysuper.results import Result
+from toysuper.sweep import Sweep
 
 PICTURE_DENSITY = 0.03
 COLLAPSE_DENSITIES = (0.02, 0.035, 0.05, 0.07, 0.1, 0.13, 0.17, 0.2, 0.25, 0.3, 0.4, 0.5)

@@ -42,7 +42,6 @@ from toysuper.analysis.memorization import describe, held_out_loss
 from toysuper.config import TrainConfig
 from toysuper.data import SparseBatch, min_max_active
 from toysuper.experiments.base import Claim, Experiment, optional, rounded
-from toysuper.grid import Sweep
 from toysuper.models import ModelConfig
 from toysuper.objectives import FixedDataset
 from toysuper.objectives.fixed_dataset import HELD_OUT
@@ -53,6 +52,7 @@ from toysuper.plotting.double_descent import (
     plot_size_by_hidden_map,
 )
 from toysuper.results import Result
+from toysuper.sweep import Sweep
 
 WARMUP_FRACTION = 0.05  # 2,500 of 50,000 steps
 SMALLEST_CAPACITY = 64

@@ -33,11 +33,11 @@ from toysuper.analysis.polytopes import name_group
 from toysuper.config import TrainConfig
 from toysuper.data import FeatureSets, sample_sparse_uniform
 from toysuper.experiments.base import Claim, Experiment, rounded
-from toysuper.grid import Sweep
 from toysuper.models import ModelConfig, TiedParams, weighted_mse
 from toysuper.objectives import FreshBatches
 from toysuper.plotting.dynamics import plot_jumps, plot_stages
 from toysuper.results import Result
+from toysuper.sweep import Sweep
 
 STEPS = 10_000
 SNAPSHOTS = 120

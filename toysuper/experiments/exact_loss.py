@@ -32,12 +32,12 @@ from toysuper.analysis.phase import diagrams, phase_grid
 from toysuper.analysis.polytopes import polytopes
 from toysuper.config import TrainConfig
 from toysuper.experiments.base import Claim, Experiment, rounded
-from toysuper.grid import Axis, Sweep
 from toysuper.models import ModelConfig
 from toysuper.objectives import FreshBatches, OneHotLoss, PopulationLoss
 from toysuper.objectives.one_hot import one_hot_loss
 from toysuper.plotting.exact import plot_exact_phase, plot_kgons
 from toysuper.results import Result
+from toysuper.sweep import Axis, Sweep
 
 N_ONE_HOT = 6  # Chen et al.'s n = 6, m = 2
 KGONS = (4, 5, 6)  # critical points reported; k <= 4 reconstruct their features exactly

@@ -37,10 +37,10 @@ from toysuper.analysis.clusters import (
 from toysuper.analysis.polytopes import cosines, feature_labels, polytopes
 from toysuper.config import TrainConfig
 from toysuper.experiments.base import Claim, Experiment, optional, rounded
-from toysuper.grid import Sweep
 from toysuper.models import ModelConfig
 from toysuper.plotting.geometry import plot_dimensionality, plot_feature_graphs
 from toysuper.results import Result
+from toysuper.sweep import Sweep
 
 POLYTOPE_FRACTIONS = ("3/4", "2/3", "2/5", "3/8")  # beside 1/2; the paper sees no line at 1
 PLATEAU_TOL, PLATEAU_SPAN = 0.05, 1.5  # |D* - 1/2| < tol over a factor >= span in 1/(1-S)

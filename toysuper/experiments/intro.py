@@ -20,11 +20,11 @@ import numpy as np
 from toysuper.analysis import dimensions_per_feature, feature_dimensionality, represented
 from toysuper.config import TrainConfig
 from toysuper.experiments.base import Claim, Experiment, rounded
-from toysuper.grid import Sweep
 from toysuper.hyper import decaying_importance, power_space
 from toysuper.models import ModelConfig
 from toysuper.plotting.intro import plot_intro
 from toysuper.results import Result
+from toysuper.sweep import Sweep
 
 N_FEATURES, N_HIDDEN = 5, 2
 TOLERANCE = 0.05  # |D_i - ideal| allowed for a feature to count as in the ideal polytope

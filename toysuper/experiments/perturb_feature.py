@@ -31,11 +31,11 @@ from toysuper.analysis.phase import optimise_each
 from toysuper.analysis.polytopes import polytope_counts, rank
 from toysuper.config import TrainConfig
 from toysuper.experiments.base import Claim, Experiment, optional, rounded
-from toysuper.grid import Axis, Sweep
 from toysuper.models import ModelConfig
 from toysuper.objectives.population import population_losses
 from toysuper.plotting.perturb import plot_perturb_feature
 from toysuper.results import Result
+from toysuper.sweep import Axis, Sweep
 
 N_FEATURES, N_HIDDEN = 5, 2
 BASE_DENSITY = 0.05

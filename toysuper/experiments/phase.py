@@ -41,10 +41,10 @@ from toysuper.analysis.phase import (
 )
 from toysuper.config import TrainConfig
 from toysuper.experiments.base import Claim, Experiment, optional, rounded
-from toysuper.grid import Axis, Sweep
 from toysuper.models import ModelConfig
 from toysuper.plotting.phase import plot_phase_diagrams
 from toysuper.results import Result
+from toysuper.sweep import Axis, Sweep
 
 
 @dataclasses.dataclass(frozen=True)

@@ -33,11 +33,11 @@ from toysuper.analysis.neurons import (
 )
 from toysuper.config import TrainConfig
 from toysuper.experiments.base import Claim, Experiment, rounded
-from toysuper.grid import Sweep
 from toysuper.hyper import decaying_importance
 from toysuper.models import ModelConfig
 from toysuper.plotting.neurons import plot_neuron_stacks
 from toysuper.results import Result
+from toysuper.sweep import Sweep
 
 N_FEATURES, N_NEURONS, DECAY = 10, 5, 0.75
 FINE = tuple(round(0.2 - 0.01 * k, 2) for k in range(13))  # 0.20, 0.19, ..., 0.08

@@ -30,7 +30,7 @@ from toysuper.experiments.report import blocks, to_html, to_markdown
 from toysuper.plotting import save_figure
 from toysuper.provenance import provenance
 from toysuper.results import Result, atomic_write_bytes, result_path, stale, versions
-from toysuper.sweep import run_sweep
+from toysuper.run import run_sweep
 
 METRICS_FILE = "metrics.json"
 

@@ -33,7 +33,6 @@ import numpy as np
 from toysuper.analysis.dictionary import evaluate_saes, recovery
 from toysuper.config import TrainConfig
 from toysuper.experiments.base import Claim, Experiment, rounded
-from toysuper.grid import Axis, Sweep
 from toysuper.hyper import decaying_importance
 from toysuper.models import ModelConfig
 from toysuper.objectives import SourceModels, SparseAutoencoderTraining
@@ -41,6 +40,7 @@ from toysuper.objectives.sparse_autoencoder import sample_activations
 from toysuper.plotting.dictionary import plot_sae_directions, plot_sae_recovery
 from toysuper.results import Result
 from toysuper.sae import SAEParams, dictionary, latents_in_use
+from toysuper.sweep import Axis, Sweep
 
 N_FEATURES, N_HIDDEN, DECAY = 20, 5, 0.9
 PENTAGON_DENSITY = 0.05

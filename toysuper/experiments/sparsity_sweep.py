@@ -21,11 +21,11 @@ import numpy as np
 from toysuper.analysis import feature_dimensionality, represented, superposition
 from toysuper.config import TrainConfig
 from toysuper.experiments.base import Claim, Experiment, rounded
-from toysuper.grid import Sweep
 from toysuper.hyper import decaying_importance
 from toysuper.models import ModelConfig
 from toysuper.plotting.sparsity import plot_sparsity_sweep
 from toysuper.results import Result
+from toysuper.sweep import Sweep
 
 DENSITIES = (1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001)
 KINDS = ("linear", "relu_output")

@@ -37,10 +37,10 @@ from toysuper.analysis.polytope_losses import POLYTOPES, best_polytope, unrepres
 from toysuper.analysis.polytopes import feature_labels, polytopes
 from toysuper.config import TrainConfig
 from toysuper.experiments.base import Claim, Experiment, optional, rounded
-from toysuper.grid import Sweep
 from toysuper.models import ModelConfig
 from toysuper.plotting.polytope_losses import plot_polytope_preference
 from toysuper.results import Result
+from toysuper.sweep import Sweep
 
 N_FEATURES, N_HIDDEN = 400, 30
 INVERSE_DENSITY = (1.05, 1.1, 1.2, 1.3, 1.5, 2.0)  # 1 / (1 - S)

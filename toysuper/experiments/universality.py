@@ -24,12 +24,12 @@ from toysuper.analysis.polytopes import UNKNOWN
 from toysuper.analysis.universality import entropy_bits, geometry_classes, geometry_name
 from toysuper.config import TrainConfig
 from toysuper.experiments.base import Claim, Experiment, rounded
-from toysuper.grid import Sweep
 from toysuper.hyper import decaying_importance
 from toysuper.models import ModelConfig
 from toysuper.objectives.population import population_losses
 from toysuper.plotting.universality import plot_universality
 from toysuper.results import Result
+from toysuper.sweep import Sweep
 
 SETTINGS = {"uniform": (6, 2, np.ones(6, np.float32)),
             "decaying": (5, 2, decaying_importance(5, 0.9))}

@@ -24,7 +24,7 @@ from toysuper.objectives.one_hot import OneHotLoss
 from toysuper.objectives.population import PopulationLoss
 from toysuper.objectives.sampled import FreshBatches
 from toysuper.objectives.sparse_autoencoder import SourceModels, SparseAutoencoderTraining
-from toysuper.validation import require
+from toysuper.validate import require
 
 # the order `from_config` tries them in: registered ones first, FreshBatches (which reads any
 # entries) last

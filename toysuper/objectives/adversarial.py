@@ -11,7 +11,7 @@ from toysuper.attacks import attacked_feature_major
 from toysuper.models import MODEL_KINDS, ModelConfig
 from toysuper.objectives.base import Values
 from toysuper.objectives.sampled import FreshBatches
-from toysuper.validation import require
+from toysuper.validate import require
 
 ATTACK_STREAM = 2**31 - 1  # fold_in data of a batch key giving its training attack's key
 

@@ -27,7 +27,7 @@ import jax
 import numpy as np
 
 from toysuper.models import MODEL_KINDS, ModelConfig
-from toysuper.validation import require
+from toysuper.validate import require
 
 Values = Callable[[str], list[np.ndarray]]  # field -> the arrays (points, ...) a sweep gives it
 

@@ -25,7 +25,7 @@ from jaxtyping import Array, Float
 
 from toysuper.models import ModelConfig, TiedParams
 from toysuper.objectives.base import Objective, Values
-from toysuper.validation import require
+from toysuper.validate import require
 
 FLAT_SLOPE = 1e-8  # |a| below which a mu + c counts as constant
 

@@ -21,7 +21,7 @@ from jaxtyping import Array, Float
 
 from toysuper.models import MODEL_KINDS, ModelConfig, TiedParams
 from toysuper.objectives.base import Objective, Values
-from toysuper.validation import is_int, require
+from toysuper.validate import is_int, require
 
 MAX_QUADRATURE_NODES = 1 << 20  # per step
 DEFAULT_RESOLUTION = 32

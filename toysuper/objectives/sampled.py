@@ -18,7 +18,7 @@ from toysuper.models import (
     weighted_mse_feature_major,
 )
 from toysuper.objectives.base import Objective, Values
-from toysuper.validation import require
+from toysuper.validate import require
 
 
 def _rows_loss(params, xt, importance, kind, xt_in=None):

@@ -19,7 +19,7 @@ from toysuper.data import sample_sparse_uniform_feature_major
 from toysuper.models import ModelConfig
 from toysuper.objectives.base import Objective, Values
 from toysuper.sae import sae_loss
-from toysuper.validation import require, show
+from toysuper.validate import require, show
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
