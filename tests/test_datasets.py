@@ -129,7 +129,7 @@ def test_two_points_are_memorised_and_many_are_not():
 def test_dataset_inputs_are_validated():
     dataset = ts.FixedDataset(64, 24)
     train = ts.TrainConfig(steps=100, objective=dataset)
-    with pytest.raises(ValueError, match=r"dataset\.max_active"):
+    with pytest.raises(ValueError, match=r"FixedDataset\.max_active"):
         ts.Sweep(ts.ModelConfig(80, 2),
                  ts.TrainConfig(steps=100, objective=ts.FixedDataset(64, 4)),
                  fixed={"feature_probability": 0.05})
@@ -143,5 +143,5 @@ def test_dataset_inputs_are_validated():
         ts.Sweep(ts.ModelConfig(80, 2, "abs_mlp"), train, fixed={"feature_probability": 0.05})
     with pytest.raises(ValueError, match=r"only with the objective FixedDataset"):
         ts.Sweep(ts.ModelConfig(80, 2), ts.TrainConfig(steps=100), axes={"dataset_size": [8]})
-    with pytest.raises(ValueError, match=r"dataset\.layout"):
+    with pytest.raises(ValueError, match=r"FixedDataset\.layout"):
         ts.FixedDataset(64, 24, "csr")

@@ -133,7 +133,7 @@ def test_exact_training_in_a_sweep_equals_a_single_run():
 
 @pytest.mark.parametrize("kwargs, field", [
     ({"kind": "linear", "objective": ts.OneHotLoss()}, "model.kind"),
-    ({"n": 8, "objective": ts.PopulationLoss(8)}, "exact_resolution"),
+    ({"n": 8, "objective": ts.PopulationLoss(8)}, "PopulationLoss.resolution"),
     ({"objective": "population"}, "objective"),
 ])
 def test_exact_loss_bad_input_names_the_field(kwargs, field):

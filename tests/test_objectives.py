@@ -69,10 +69,51 @@ def test_a_new_objective_trains_saves_and_loads(dense_registered, tmp_path):
 
 
 def test_a_registered_objective_must_name_new_entries():
+    """Its entries, fields and name may not take what the built-in objectives or TrainConfig
+    use, and it reads its own entries back (a subclass does not inherit a catch-all)."""
     with pytest.raises(ValueError, match="keys"):
         register_objective(DenseBatches, ("dataset",))
+    with pytest.raises(ValueError, match="keys"):
+        register_objective(DenseBatches, ("steps",))
     with pytest.raises(ValueError, match="cls"):
         register_objective(ts.FreshBatches, ("x",))
+
+    @dataclasses.dataclass(frozen=True)
+    class Noisy(ts.FreshBatches):  # no to_dict / from_dict of its own
+        pass
+
+    with pytest.raises(ValueError, match="its own to_dict and from_dict"):
+        register_objective(Noisy, ("noise",))
+    assert Noisy.from_dict({}) is None
+
+    @dataclasses.dataclass(frozen=True)
+    class FreshBatches(DenseBatches):  # a built-in's name
+        pass
+
+    with pytest.raises(ValueError, match="named unlike the built-in"):
+        register_objective(FreshBatches, ("x",))
+
+    @dataclasses.dataclass(frozen=True)
+    class ReadsLr(DenseBatches):
+        fields: ClassVar[tuple[str, ...]] = ("lr",)
+
+        def to_dict(self):
+            return {"reads_lr": True}
+
+        @classmethod
+        def from_dict(cls, d):
+            return cls() if "reads_lr" in d else None
+
+    with pytest.raises(ValueError, match="objective-specific Hyper fields"):
+        register_objective(ReadsLr, ("reads_lr",))
+    assert ts.TrainConfig.from_dict(ts.TrainConfig().to_dict()).objective == ts.FreshBatches()
+
+
+def test_no_objective_entry_is_a_train_config_field():
+    from toysuper.objectives import TRAIN_CONFIG_KEYS
+
+    assert TRAIN_CONFIG_KEYS == {f.name for f in dataclasses.fields(ts.TrainConfig)}
+    assert not OBJECTIVE_KEYS & TRAIN_CONFIG_KEYS
 
 
 def pentagon_sources(scale: float) -> ts.SourceModels:
@@ -97,6 +138,8 @@ def test_sae_sources_are_data_not_compile_keys():
     assert engine._advance_chunk._cache_size() == compiled
     assert sae_sweep(1.0).train.static() == sae_sweep(3.0).train.static()
     assert sae_sweep(1.0).train != sae_sweep(3.0).train  # content decides equality and hash
+    with pytest.raises(ValueError, match="compile-key form"):
+        sae_sweep(1.0).train.static().to_dict()
     assert sae_sweep(1.0).config_hash() != sae_sweep(3.0).config_hash()
     # activations 3x larger: a reconstruction error that starts 9x larger
     assert float(second.dataset["loss"].mean()) > 2 * float(first.dataset["loss"].mean())

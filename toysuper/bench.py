@@ -128,7 +128,7 @@ def measure_case(case: Case, repeats: int, scale: float) -> dict:
     import jax
 
     import toysuper as ts
-    from toysuper import engine as sweep_module
+    from toysuper import engine
 
     sweep = case.sweep(scale)
     start = time.perf_counter()
@@ -139,7 +139,7 @@ def measure_case(case: Case, repeats: int, scale: float) -> dict:
         start = time.perf_counter()
         ts.run_sweep(sweep, progress=False)
         seconds.append(time.perf_counter() - start)
-    chunk = sweep_module.default_chunk_size(sweep, n_devices=jax.device_count())
+    chunk = engine.default_chunk_size(sweep, n_devices=jax.device_count())
     device = jax.devices()[0]
     stats = device.memory_stats() if device.platform != "cpu" else None
     return {
@@ -147,7 +147,7 @@ def measure_case(case: Case, repeats: int, scale: float) -> dict:
         "model_steps_per_s": [sweep.size * sweep.train.steps / s for s in seconds],
         "compile_seconds": max(0.0, first - statistics.median(seconds)),
         "chunk_size": chunk, "peak_rss_bytes": peak_rss_bytes(),
-        "xla_chunk_bytes": sweep_module.chunk_memory_bytes(sweep, chunk // jax.device_count()),
+        "xla_chunk_bytes": engine.chunk_memory_bytes(sweep, chunk // jax.device_count()),
         "device_peak_bytes": (stats or {}).get("peak_bytes_in_use"),
         "cost_per_model_step": step_cost(sweep),
     }

@@ -13,10 +13,8 @@
                                                                             source_index
 """
 
-import jax
-
 from toysuper.fingerprint import fingerprint
-from toysuper.hyper import HYPER_FIELDS
+from toysuper.hyper import COMMON_FIELDS, HYPER_FIELDS
 from toysuper.objectives.adversarial import AdversarialBatches
 from toysuper.objectives.base import Objective
 from toysuper.objectives.fixed_dataset import FixedDataset
@@ -40,34 +38,40 @@ def register_objective(cls: type[Objective], keys: tuple[str, ...]) -> None:
     """Make a new objective loadable from saved configs; training needs no registration.
 
     Args:
-      cls: a frozen dataclass subclassing `Objective` whose `to_dict` writes entries under
-        `keys` (names no other objective uses) and whose `from_dict` reads them back.
-      keys: the config entries that describe it.
+      cls: a frozen dataclass subclassing `Objective`, with its own `to_dict` writing entries
+        under `keys` and its own `from_dict` reading them back (None for other entries).
+      keys: the config entries that describe it: names no other objective and no `TrainConfig`
+        field uses.
 
-    Registering a class of the same name again replaces it and drops every compiled program
-    (`jax.clear_caches()`); result directories tell the two apart by `objective_fingerprint`.
+    Registering a class of the same module and name again replaces it (a class compares unequal
+    to its earlier definition, so nothing compiled for that is reused; result directories tell
+    the two apart by `objective_fingerprint`).
     """
-    require(isinstance(cls, type) and issubclass(cls, Objective) and cls not in
-            BUILT_IN_OBJECTIVES, "cls", cls, "a subclass of toysuper.objectives.Objective other "
-            "than the built-in ones")
-    require(set(cls.fields) <= set(HYPER_FIELDS), "cls.fields", cls.fields,
-            f"Hyper fields ({', '.join(HYPER_FIELDS)})")
+    names = {c.__name__ for c in BUILT_IN_OBJECTIVES} | {"Objective"}
+    require(isinstance(cls, type) and issubclass(cls, Objective) and cls.__name__ not in names,
+            "cls", cls, "a subclass of toysuper.objectives.Objective named unlike the built-in "
+            f"ones ({', '.join(sorted(names))})")
+    require("to_dict" in vars(cls) and "from_dict" in vars(cls), "cls", cls.__name__,
+            "a class that defines its own to_dict and from_dict")
+    require(set(cls.fields) <= set(HYPER_FIELDS) - set(COMMON_FIELDS), "cls.fields", cls.fields,
+            f"objective-specific Hyper fields (not {', '.join(COMMON_FIELDS)})")
     require(isinstance(keys, tuple) and bool(keys) and all(isinstance(k, str) for k in keys),
             "keys", keys, "a non-empty tuple of config entry names")
-    taken = OBJECTIVE_KEYS - set(_REGISTERED_KEYS.get(cls.__name__, ()))
+    name = f"{cls.__module__}.{cls.__qualname__}"
+    taken = (OBJECTIVE_KEYS | TRAIN_CONFIG_KEYS) - set(_REGISTERED_KEYS.get(name, ()))
     require(not taken & set(keys), "keys", keys, f"names other than {sorted(taken)}")
-    replaced = [c for c in OBJECTIVES if c.__name__ == cls.__name__]
-    for old in replaced:
+    for old in [c for c in OBJECTIVES if f"{c.__module__}.{c.__qualname__}" == name]:
         OBJECTIVES.remove(old)
-        OBJECTIVE_KEYS.difference_update(_REGISTERED_KEYS.pop(old.__name__, ()))
+        OBJECTIVE_KEYS.difference_update(_REGISTERED_KEYS.pop(name, ()))
     OBJECTIVES.insert(0, cls)
     OBJECTIVE_KEYS.update(keys)
-    _REGISTERED_KEYS[cls.__name__] = keys
-    if replaced:
-        jax.clear_caches()
+    _REGISTERED_KEYS[name] = keys
 
 
-_REGISTERED_KEYS: dict[str, tuple[str, ...]] = {}
+_REGISTERED_KEYS: dict[str, tuple[str, ...]] = {}  # module.qualname of a registered class -> keys
+# TrainConfig's own fields (tests/test_objectives.py checks the list), which no objective may use
+TRAIN_CONFIG_KEYS = frozenset({"steps", "batch_size", "log_every", "schedule", "warmup_steps",
+                               "b1", "b2", "eps", "snapshot_steps", "objective"})
 
 
 def from_config(entries: dict) -> Objective:

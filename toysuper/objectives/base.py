@@ -14,7 +14,8 @@ config, part of the compile key) that says:
     rows, row_words   the rows a step touches and their size, for the memory estimate
     to_dict           its entries in the config (what the config hash covers)
 
-A new objective is one new module with a subclass, and an entry in `toysuper.objectives.OBJECTIVES`.
+A new objective is one new module with a subclass; training needs nothing else, and
+`toysuper.objectives.register_objective` makes its saved configs loadable.
 """
 
 from __future__ import annotations

@@ -48,8 +48,9 @@ class FixedDataset(Objective):
     def __post_init__(self):
         for name in ("capacity", "max_active"):
             value = getattr(self, name)
-            require(is_int(value) and value >= 1, f"dataset.{name}", value, "an integer >= 1")
-        require(self.layout in LAYOUTS, "dataset.layout", self.layout,
+            require(is_int(value) and value >= 1, f"FixedDataset.{name}", value,
+                    "an integer >= 1")
+        require(self.layout in LAYOUTS, "FixedDataset.layout", self.layout,
                 f"one of {', '.join(LAYOUTS)}")
 
     def check(self, model: ModelConfig, values: Values) -> None:
@@ -61,17 +62,17 @@ class FixedDataset(Objective):
                 model.kind, "a reconstruction kind with sparse uniform inputs for a fixed "
                 "dataset (linear, relu_output)")
         require(self.layout == "dense" or kind.output_activation is not None, "model.kind",
-                model.kind, "a kind with an output_activation for dataset.layout='sparse'")
+                model.kind, "a kind with an output_activation for FixedDataset.layout='sparse'")
         for size in values("dataset_size"):
             require(bool(np.all(size <= self.capacity)), "dataset_size", np.max(size),
-                    f"integers in [1, dataset.capacity={self.capacity}] (0: the capacity)")
+                    f"integers in [1, FixedDataset.capacity={self.capacity}] (0: the capacity)")
         probabilities = values("feature_probability")
         for p in probabilities:  # (points, n_features)
             require(bool(np.all(p == p[:, :1])), "feature_probability", show(p),
                     "one density for all features of a model with a fixed dataset")
         densest = max(float(np.max(p)) for p in probabilities)
         need = min_max_active(model.n_features, densest, self.capacity)
-        require(self.max_active >= need, "dataset.max_active", self.max_active,
+        require(self.max_active >= need, "FixedDataset.max_active", self.max_active,
                 f">= {need} for n_features={model.n_features} at density {densest:g} "
                 f"(more active features than slots has probability >= 1e-6 otherwise)")
 

@@ -122,7 +122,7 @@ class PopulationLoss(Objective):
     deterministic: ClassVar[bool] = True
 
     def __post_init__(self):
-        require(is_int(self.resolution) and self.resolution >= 1, "exact_resolution",
+        require(is_int(self.resolution) and self.resolution >= 1, "PopulationLoss.resolution",
                 self.resolution, "an integer >= 1")
 
     def check(self, model: ModelConfig, values: Values) -> None:
@@ -131,8 +131,8 @@ class PopulationLoss(Objective):
                 "a reconstruction kind with sparse uniform inputs for PopulationLoss "
                 "(linear, relu_output, relu_hidden)")
         nodes = (self.resolution + 1) ** model.n_features
-        require(nodes <= MAX_QUADRATURE_NODES, "exact_resolution", self.resolution,
-                f"(exact_resolution + 1) ** n_features <= {MAX_QUADRATURE_NODES} quadrature "
+        require(nodes <= MAX_QUADRATURE_NODES, "PopulationLoss.resolution", self.resolution,
+                f"(resolution + 1) ** n_features <= {MAX_QUADRATURE_NODES} quadrature "
                 f"nodes per step (n_features={model.n_features})")
 
     def loss(self, data_key, hyper, model: ModelConfig, batch_size: int, shared: Any = None):

@@ -86,4 +86,5 @@ class FreshBatches(Objective):
 
     @classmethod
     def from_dict(cls, d: dict) -> FreshBatches | None:
-        return cls(d.get("feature_sets"))
+        """Any entries (it is the default); a subclass must define its own."""
+        return cls(d.get("feature_sets")) if cls is FreshBatches else None

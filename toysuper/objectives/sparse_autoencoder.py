@@ -37,6 +37,7 @@ class SourceModels:
 
     W: np.ndarray
     feature_probability: np.ndarray
+    _digest: str = dataclasses.field(init=False, repr=False)
 
     def __post_init__(self):
         W = np.array(self.W, np.float32)
@@ -48,6 +49,8 @@ class SourceModels:
         W.flags.writeable = p.flags.writeable = False
         object.__setattr__(self, "W", W)
         object.__setattr__(self, "feature_probability", p)
+        object.__setattr__(self, "_digest", hashlib.sha256(
+            W.tobytes() + p.tobytes() + str(W.shape).encode()).hexdigest())
 
     @classmethod
     def from_arrays(cls, W, feature_probability) -> SourceModels:
@@ -60,15 +63,11 @@ class SourceModels:
     def __len__(self) -> int:
         return len(self.W)
 
-    def digest(self) -> str:
-        return hashlib.sha256(self.W.tobytes() + self.feature_probability.tobytes()
-                              + str(self.W.shape).encode()).hexdigest()
-
     def __eq__(self, other) -> bool:
-        return isinstance(other, SourceModels) and self.digest() == other.digest()
+        return isinstance(other, SourceModels) and self._digest == other._digest
 
     def __hash__(self) -> int:
-        return hash(self.digest())
+        return hash(self._digest)
 
     def to_dict(self) -> dict:
         return {"W": self.W.tolist(), "feature_probability": self.feature_probability.tolist()}
@@ -99,7 +98,8 @@ class SparseAutoencoderTraining(Objective):
     """
 
     source: SourceModels | None
-    shapes: tuple[int, int, int] = (0, 0, 0)  # (models, n_features, n_hidden) of the source
+    # (models, n_features, n_hidden) of the source: set from it; what stands for it in `static`
+    shapes: tuple[int, int, int] = dataclasses.field(default=(0, 0, 0), repr=False)
     name: ClassVar[str] = "sparse_autoencoder"
     fields: ClassVar[tuple[str, ...]] = ("l1_coefficient", "active_latents", "dictionary_size",
                                          "source_index")
@@ -134,7 +134,14 @@ class SparseAutoencoderTraining(Objective):
                         "unset (0) except for sae_topk")
 
     def shared(self) -> dict[str, np.ndarray]:
-        return {"W": self.source.W, "feature_probability": self.source.feature_probability}
+        return {"W": self.with_source().W,
+                "feature_probability": self.with_source().feature_probability}
+
+    def with_source(self) -> SourceModels:
+        """The source models; ValueError in the compile-key form (`static`), which has none."""
+        require(self.source is not None, "source", None, "the toy models (a SourceModels): "
+                "this is the compile-key form of the objective, which holds only their shapes")
+        return self.source
 
     def static(self) -> SparseAutoencoderTraining:
         return dataclasses.replace(self, source=None)
@@ -150,7 +157,7 @@ class SparseAutoencoderTraining(Objective):
         return loss
 
     def to_dict(self) -> dict:
-        return {"source": self.source.to_dict()}
+        return {"source": self.with_source().to_dict()}
 
     @classmethod
     def from_dict(cls, d: dict) -> SparseAutoencoderTraining | None:
