@@ -6,10 +6,11 @@ import numpy as np
 from shapes import regular_polygon
 
 import toysuper as ts
+from toysuper.analysis.summaries import dimensionality_summary, sparsity_summary
 from toysuper.experiments.base import constructed
-from toysuper.plotting.geometry import dimensionality_column, plot_dimensionality
+from toysuper.plotting.geometry import plot_dimensionality
 from toysuper.plotting.intro import plot_intro
-from toysuper.plotting.sparsity import plot_sparsity_sweep, sparsity_row
+from toysuper.plotting.sparsity import plot_sparsity_sweep
 
 
 def pentagon_sweep() -> ts.Result:
@@ -28,10 +29,10 @@ def test_figures_take_a_sweeps_dataset_and_a_title():
     ds = pentagon_sweep().dataset
     fig = plot_sparsity_sweep({"mine": ds}, 5, 2, title="my sweep")
     assert fig._suptitle.get_text() == "my sweep" and len(fig.axes) == 2 * 2 + 2
-    row = sparsity_row(ds)
+    row = sparsity_summary(ds)
     np.testing.assert_allclose(row["superposition"][0], [0, 0, 0, 0, 0], atol=1e-6)
     assert np.all(row["superposition"][1] > 0.5)  # a pentagon: every feature interferes
-    column = dimensionality_column(ds)
+    column = dimensionality_summary(ds)
     np.testing.assert_allclose(column["D"][1], 2 / 5, rtol=1e-5)
     np.testing.assert_allclose(column["dstar"], [1.0, 2 / 5], rtol=1e-5)
     assert column["labels"][1] == ["pentagon"] * 5

@@ -5,9 +5,9 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
-from toysuper.analysis import dimensions_per_feature, feature_dimensionality
 from toysuper.analysis.clusters import FRACTIONS
-from toysuper.analysis.polytopes import GROUP_COS, NOT_LEARNED, label_features
+from toysuper.analysis.polytopes import GROUP_COS, NOT_LEARNED
+from toysuper.analysis.summaries import dimensionality_summary
 
 POLYTOPE_COLORS = {
     "dedicated": "k", "digon": "tab:blue", "triangle": "tab:green",
@@ -22,15 +22,6 @@ def polytope_color(name: str) -> str:
     return POLYTOPE_COLORS.get(name, KGON_COLOR)
 
 
-def dimensionality_column(ds: xr.Dataset) -> dict:
-    """What `plot_dimensionality` draws of one sweep's Dataset, with W (feature_probability,
-    feature, hidden)."""
-    W = ds["W"].transpose("feature_probability", "feature", "hidden").values
-    return {"p": ds["feature_probability"].values, "dstar": np.asarray(dimensions_per_feature(W)),
-            "D": np.asarray(feature_dimensionality(W)),
-            "labels": [label_features(w) for w in W]}
-
-
 def plot_dimensionality(data: dict[str, dict | xr.Dataset],
                         fractions: dict[str, float] = FRACTIONS,
                         title: str | None = None) -> Figure:
@@ -40,12 +31,12 @@ def plot_dimensionality(data: dict[str, dict | xr.Dataset],
 
     Args:
       data: {column label: a Dataset of one sweep over feature_probability (see
-        `dimensionality_column`), or {"p": (density,), "dstar": (density,), "D": (density, n),
-        "labels": density x n polytope names}}.
+        `toysuper.analysis.summaries.dimensionality_summary`), or {"p": (density,),
+        "dstar": (density,), "D": (density, n), "labels": density x n polytope names}}.
       fractions: the horizontal lines, name -> D.
       title: the figure's title (default: the paper's finding).
     """
-    data = {k: dimensionality_column(v) if isinstance(v, xr.Dataset) else v
+    data = {k: dimensionality_summary(v) if isinstance(v, xr.Dataset) else v
             for k, v in data.items()}
     fig, axes = plt.subplots(2, len(data), figsize=(6 * len(data), 7), squeeze=False,
                              sharex="col", gridspec_kw={"height_ratios": [1, 2]})

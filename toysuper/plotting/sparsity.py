@@ -5,18 +5,11 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
-from toysuper.analysis import interference, superposition
+from toysuper.analysis import interference
+from toysuper.analysis.summaries import sparsity_summary
 from toysuper.plotting.style import INTERFERENCE_CMAP
 
 SUPERPOSITION_CMAP = "plasma"  # dark: orthogonal to all others; yellow: in superposition
-
-
-def sparsity_row(ds: xr.Dataset) -> dict:
-    """What `plot_sparsity_sweep` draws of one sweep's Dataset, with W (feature_probability,
-    feature, hidden) (e.g. `result.best_over("seed").dataset`)."""
-    W = ds["W"].transpose("feature_probability", "feature", "hidden").values
-    return {"p": ds["feature_probability"].values, "W": W,
-            "superposition": np.asarray(superposition(W))}
 
 
 def plot_sparsity_sweep(rows: dict[str, dict | xr.Dataset], n: int, m: int,
@@ -26,11 +19,12 @@ def plot_sparsity_sweep(rows: dict[str, dict | xr.Dataset], n: int, m: int,
     sum_{j != i} (Ŵ_i . W_j)^2, clipped at 1 (TMS figures 2-3).
 
     Args:
-      rows: {row label: a Dataset of one sweep over feature_probability (see `sparsity_row`),
+      rows: {row label: a Dataset of one sweep over feature_probability (see
+        `toysuper.analysis.summaries.sparsity_summary`),
         or {"p": (density,), "W": (density, n, m), "superposition": (density, n)}}.
       title: the figure's title (default: the paper's).
     """
-    rows = {k: sparsity_row(v) if isinstance(v, xr.Dataset) else v for k, v in rows.items()}
+    rows = {k: sparsity_summary(v) if isinstance(v, xr.Dataset) else v for k, v in rows.items()}
     kinds = list(rows)
     p = rows[kinds[0]]["p"]
     fig = plt.figure(figsize=(2.0 * len(p) + 1.2, 1.9 * len(kinds) + 0.5))
