@@ -11,7 +11,7 @@ from toysuper.analysis.geometry import (
     feature_dimensionality,
     superposition,
 )
-from toysuper.analysis.polytopes import label_features
+from toysuper.analysis.polytopes import feature_labels, polytopes
 
 
 def _weights(ds: xr.Dataset) -> np.ndarray:
@@ -28,9 +28,11 @@ def sparsity_summary(ds: xr.Dataset) -> dict:
 
 
 def dimensionality_summary(ds: xr.Dataset) -> dict:
-    """{"p", "dstar": D* (density,), "D": D_i (density, n), "labels": each feature's polytope}
-    of such a Dataset: what `toysuper.plotting.geometry.plot_dimensionality` draws."""
+    """{"p", "dstar": D* (density,), "D": D_i (density, n), "groups": each density's polytopes,
+    "labels": each feature's polytope} of such a Dataset: what
+    `toysuper.plotting.geometry.plot_dimensionality` draws."""
     W = _weights(ds)
+    groups = [polytopes(w) for w in W]
     return {"p": ds["feature_probability"].values, "dstar": np.asarray(dimensions_per_feature(W)),
-            "D": np.asarray(feature_dimensionality(W)),
-            "labels": [label_features(w) for w in W]}
+            "D": np.asarray(feature_dimensionality(W)), "groups": groups,
+            "labels": [feature_labels(g, W.shape[1]) for g in groups]}

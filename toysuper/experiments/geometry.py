@@ -24,7 +24,7 @@ from collections import Counter
 
 import numpy as np
 
-from toysuper.analysis import dimensions_per_feature, feature_dimensionality, represented
+from toysuper.analysis import represented
 from toysuper.analysis.clusters import (
     BAND,
     ENRICHED,
@@ -34,7 +34,8 @@ from toysuper.analysis.clusters import (
     enrichment,
     is_cluster,
 )
-from toysuper.analysis.polytopes import cosines, feature_labels, polytopes
+from toysuper.analysis.polytopes import cosines
+from toysuper.analysis.summaries import dimensionality_summary
 from toysuper.config import TrainConfig
 from toysuper.experiments.base import Claim, Experiment, optional, rounded
 from toysuper.models import ModelConfig
@@ -108,15 +109,10 @@ def packing(D: np.ndarray, m: int, dstar: np.ndarray) -> np.ndarray:
 
 
 def summarise(result: Result) -> dict:
-    ds = result.dataset
-    W = ds["W"].values  # (density, feature, hidden)
-    groups = [polytopes(w) for w in W]
-    return {"p": ds["feature_probability"].values, "W": W,
-            "D": np.asarray(feature_dimensionality(W)),
-            "represented": np.asarray(represented(W)),
-            "dstar": np.asarray(dimensions_per_feature(W)),
-            "groups": groups, "labels": [feature_labels(g, W.shape[1]) for g in groups],
-            "cos": np.stack([cosines(w) for w in W]), "m": W.shape[-1]}
+    W = result.dataset["W"].values  # (density, feature, hidden)
+    return dimensionality_summary(result.dataset) | {
+        "W": W, "represented": np.asarray(represented(W)),
+        "cos": np.stack([cosines(w) for w in W]), "m": W.shape[-1]}
 
 
 def analyse(results: dict[str, Result]) -> tuple[dict, list[Claim], dict]:
