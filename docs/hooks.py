@@ -13,8 +13,9 @@ from mkdocs.structure.files import File
 
 ROOT = Path(__file__).resolve().parent.parent
 API_MODULES = [
-    "toysuper", "toysuper.sweep", "toysuper.run", "toysuper.results", "toysuper.config",
-    "toysuper.hyper", "toysuper.models", "toysuper.objectives", "toysuper.objectives.base",
+    "toysuper", "toysuper.sweep", "toysuper.run", "toysuper.launch", "toysuper.results",
+    "toysuper.config", "toysuper.hyper", "toysuper.models", "toysuper.objectives",
+    "toysuper.objectives.base",
     "toysuper.objectives.sampled", "toysuper.objectives.adversarial",
     "toysuper.objectives.fixed_dataset", "toysuper.objectives.population",
     "toysuper.objectives.one_hot", "toysuper.objectives.sparse_autoencoder", "toysuper.training",

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from toysuper.config import TrainConfig
     from toysuper.data import FeatureSets
     from toysuper.hyper import Hyper, decaying_importance, power_space
+    from toysuper.launch import Launcher, launch_sweep
     from toysuper.models import MODEL_KINDS, ModelConfig, ModelKind, register_kind
     from toysuper.objectives import (
         AdversarialBatches,
@@ -42,7 +43,7 @@ _HOMES = {
     "FreshBatches": "objectives", "Objective": "objectives", "OneHotLoss": "objectives",
     "PopulationLoss": "objectives", "SourceModels": "objectives",
     "SparseAutoencoderTraining": "objectives", "Result": "results", "load": "results",
-    "run_sweep": "run", "train": "training",
+    "run_sweep": "run", "train": "training", "Launcher": "launch", "launch_sweep": "launch",
 }
 
 
@@ -60,7 +61,8 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "MODEL_KINDS", "AdversarialBatches", "Axis", "FeatureSets", "FixedDataset", "FreshBatches",
-    "Hyper", "ModelConfig", "ModelKind", "Objective", "OneHotLoss", "PopulationLoss", "Result",
-    "SourceModels", "SparseAutoencoderTraining", "Sweep", "TrainConfig", "__version__",
-    "decaying_importance", "load", "power_space", "register_kind", "run_sweep", "train",
+    "Hyper", "Launcher", "ModelConfig", "ModelKind", "Objective", "OneHotLoss", "PopulationLoss",
+    "Result", "SourceModels", "SparseAutoencoderTraining", "Sweep", "TrainConfig", "__version__",
+    "decaying_importance", "launch_sweep", "load", "power_space", "register_kind", "run_sweep",
+    "train",
 ]

@@ -1,14 +1,20 @@
-"""Checkpoints of an unfinished sweep: atomic writes, a checksummed manifest, mid-chunk states.
+"""Checkpoints of an unfinished sweep: atomic writes, checksummed entries, mid-chunk states.
 
 Layout inside a result directory:
-    chunks/manifest.json                 finished chunks and partial states, with sha256 and size
     chunks/START-STOP.npz                a finished chunk: W, b, history, diverged_step
     chunks/START-STOP.partial.npz        a chunk's TrainState and history after some segments
+    chunks/FILE.json                     FILE's manifest entry: sha256, size, config hash, writer
+    chunks/plan.json                     the chunk size every task of a job array uses
+    chunks/task-NNNN.json                what task NNNN of a job array is doing (`toysuper status`)
 
-Every file is written to a temporary name in the same directory, fsynced and renamed, and the
-manifest is rewritten the same way after each file, so a kill at any point leaves either the old
-or the new version of each file. A file whose checksum does not match the manifest (or that the
-manifest does not list) is ignored, reported, and recomputed.
+Every file is written to a temporary name in the same directory, fsynced and renamed, and so is
+its entry: first one accepting both the old and the new checksum, then (after the file) one for
+the new only. A kill at any point leaves the old or the new version of each file, readable, and
+a reader never sees a half-written one. Each file has its own entry
+(no shared manifest is rewritten), so several processes may finish chunks into one directory at
+the same moment without losing one. A file whose checksum does not match its entry (or that has
+none) is ignored, reported, and recomputed. A manifest.json written by toysuper 0.3 and earlier
+(one file for all entries) is still read.
 """
 
 from __future__ import annotations
@@ -20,15 +26,18 @@ import io
 import json
 import os
 import re
+import socket
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
 
-CHUNK_DIR, MANIFEST = "chunks", "manifest.json"
-OWN_FILE = re.compile(r"(\d{9}-\d{9}(\.partial)?\.npz|manifest\.json)"
-                      r"|\.(\d{9}-\d{9}(\.partial)?\.npz|manifest\.json)\..+\.tmp")
+CHUNK_DIR, MANIFEST, PLAN = "chunks", "manifest.json", "plan.json"
+_OWN = r"\d{9}-\d{9}(\.partial)?\.npz(\.json)?|manifest\.json|plan\.json|task-\d{4,}\.json"
+OWN_FILE = re.compile(rf"({_OWN})|\.({_OWN})\..+\.tmp")
+CHUNK_FILE = re.compile(r"(\d{9})-(\d{9})(\.partial)?\.npz")
 
 
 def _temporary_copy(path: Path, data: bytes) -> str:
@@ -120,6 +129,25 @@ def log(message: str) -> None:
     print(f"toysuper: {message}", file=sys.stderr, flush=True)
 
 
+def writer() -> dict:
+    """Who writes a file: host, process id, and the JAX process index in a multi-process run."""
+    entry = {"host": socket.gethostname(), "pid": os.getpid()}
+    jax = sys.modules.get("jax")  # only where JAX is already loaded: never import it here
+    if jax is not None:
+        with contextlib.suppress(Exception):
+            entry["jax_process"] = jax.process_index()
+    return entry
+
+
+def read_json(path: Path) -> dict | None:
+    """A JSON object from `path`; None if it is absent, unreadable or not an object."""
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
 @dataclasses.dataclass
 class ChunkStore:
     """Finished chunks and mid-chunk states of one sweep, under `directory/chunks/`."""
@@ -132,31 +160,51 @@ class ChunkStore:
     def root(self) -> Path:
         return self.directory / CHUNK_DIR
 
-    def _manifest(self) -> dict:
-        try:
-            manifest = json.loads((self.root / MANIFEST).read_text())
-        except (OSError, ValueError):
+    def entries(self) -> dict[str, dict]:
+        """Every saved file's manifest entry, by file name (sorted)."""
+        if not self.root.is_dir():
             return {}
-        if not isinstance(manifest, dict):  # valid JSON of the wrong shape: start afresh
-            return {}
-        return {k: v for k, v in manifest.items() if isinstance(v, dict)}
+        legacy = read_json(self.root / MANIFEST) or {}
+        found = {k: v for k, v in legacy.items() if isinstance(v, dict)}
+        for path in self.root.glob("*.npz.json"):
+            entry = read_json(path)
+            if entry is not None and CHUNK_FILE.fullmatch(path.name[:-5]):
+                found[path.name[:-5]] = entry
+        return dict(sorted(found.items()))
+
+    def _entry(self, name: str) -> dict | None:
+        entry = read_json(self.root / f"{name}.json")
+        if entry is None:
+            entry = (read_json(self.root / MANIFEST) or {}).get(name)
+        return entry if isinstance(entry, dict) else None
 
     def _write(self, name: str, arrays: dict[str, np.ndarray]) -> None:
+        """Write `name` and its entry so that a kill at any instant leaves a readable version:
+        while the file is replaced, its entry accepts both the old and the new checksum."""
         self.root.mkdir(parents=True, exist_ok=True)
         data = npz_bytes(arrays)
+        entry = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),
+                 "config_hash": self.config_hash, "writer": writer(), "time": time.time()}
+        old = self._entry(name) if (self.root / name).exists() else None
+        if old is not None and old.get("config_hash") == self.config_hash:
+            self._write_entry(name, entry | {"previous_sha256": old.get("sha256")})
+        else:  # a new file: until it exists, its entry names nothing readable
+            self._write_entry(name, entry)
         atomic_write_bytes(self.root / name, data)
-        manifest = self._manifest()
-        manifest[name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),
-                          "config_hash": self.config_hash}
-        atomic_write_bytes(self.root / MANIFEST, json.dumps(manifest, indent=1).encode())
+        if old is not None:
+            self._write_entry(name, entry)
+
+    def _write_entry(self, name: str, entry: dict) -> None:
+        atomic_write_bytes(self.root / f"{name}.json", json.dumps(entry, indent=1).encode())
 
     def _read(self, name: str) -> dict[str, np.ndarray] | None:
         path = self.root / name
         if not path.exists():
             return None
-        entry = self._manifest().get(name)
+        entry = self._entry(name)
         data = path.read_bytes()
-        if entry is None or hashlib.sha256(data).hexdigest() != entry.get("sha256"):
+        accepted = (entry.get("sha256"), entry.get("previous_sha256")) if entry else ()
+        if hashlib.sha256(data).hexdigest() not in accepted:
             log(f"{path} does not match its checksum in the manifest: recomputing it")
             return None
         if self.config_hash is not None and entry.get("config_hash") != self.config_hash:
@@ -167,20 +215,31 @@ class ChunkStore:
             return {k: f[k] for k in f.files}
 
     def _drop(self, name: str) -> None:
+        (self.root / f"{name}.json").unlink(missing_ok=True)
         (self.root / name).unlink(missing_ok=True)
-        manifest = self._manifest()
-        if manifest.pop(name, None) is not None:
-            atomic_write_bytes(self.root / MANIFEST, json.dumps(manifest, indent=1).encode())
+        legacy = read_json(self.root / MANIFEST)
+        if legacy is not None and legacy.pop(name, None) is not None:
+            atomic_write_bytes(self.root / MANIFEST, json.dumps(legacy, indent=1).encode())
 
     @staticmethod
     def _name(start: int, stop: int, partial: bool = False) -> str:
         return f"{start:09d}-{stop:09d}{'.partial' if partial else ''}.npz"
 
+    def chunks(self, partial: bool = False) -> list[tuple[int, int]]:
+        """(start, stop) of every chunk saved finished (or, with `partial`, part-trained) and
+        stamped with this store's config (any config when it has none); not checksummed."""
+        found = []
+        for name, entry in self.entries().items():
+            match = CHUNK_FILE.fullmatch(name)
+            if (match and bool(match[3]) == partial and (self.root / name).exists()
+                    and self.config_hash in (None, entry.get("config_hash"))):
+                found.append((int(match[1]), int(match[2])))
+        return found
+
     def summary(self) -> str:
         """What is saved, in words (empty if nothing is)."""
-        names = list(self._manifest())
-        partial = sum(name.endswith(".partial.npz") for name in names)
-        parts = [f"{len(names) - partial} finished chunk(s)"] if len(names) > partial else []
+        done, partial = len(self.chunks()), len(self.chunks(partial=True))
+        parts = [f"{done} finished chunk(s)"] if done else []
         parts += [f"{partial} chunk(s) part-trained"] if partial else []
         return " and ".join(parts)
 
@@ -198,6 +257,31 @@ class ChunkStore:
 
     def save_partial(self, start: int, stop: int, arrays: dict[str, np.ndarray]) -> None:
         self._write(self._name(start, stop, partial=True), arrays)
+
+    def chunk_size(self) -> int | None:
+        """The chunk size recorded by `plan` (a job array's), if any."""
+        size = (read_json(self.root / PLAN) or {}).get("chunk_size")
+        return size if isinstance(size, int) and size >= 1 else None
+
+    def plan(self, chunk_size: int) -> int:
+        """Record `chunk_size` for every task of a job array, unless one is recorded already;
+        the recorded one (the first writer wins)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        atomic_create_bytes(self.root / PLAN, json.dumps({"chunk_size": chunk_size}).encode())
+        return self.chunk_size() or chunk_size
+
+    def save_task(self, task: int, status: dict) -> None:
+        """What task `task` of a job array is doing (only that task writes its file)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(self.root / f"task-{task:04d}.json", json.dumps(
+            {"task": task, **status, "writer": writer(), "time": time.time()}).encode())
+
+    def tasks(self) -> dict[int, dict]:
+        """Every task's last status (`save_task`), by task number."""
+        if not self.root.is_dir():
+            return {}
+        found = (read_json(p) for p in sorted(self.root.glob("task-*.json")))
+        return {s["task"]: s for s in found if s is not None and isinstance(s.get("task"), int)}
 
     def foreign(self) -> list[str]:
         """Entries of chunks/ that toysuper did not write (neither its chunk and manifest names

@@ -11,6 +11,7 @@ from toysuper.catalogue import CATALOGUE
 from toysuper.provenance import __version__
 
 FIDELITIES = ("quick", "paper")  # toysuper.experiments.FIDELITIES, without importing JAX
+LAUNCHERS = ("local", "slurm")  # toysuper.launch.LAUNCHERS, without importing JAX
 
 CACHE_ENV = "TOYSUPER_CACHE_DIR"  # where compiled programs persist between runs; "" turns it off
 
@@ -65,7 +66,25 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--reuse-stale", action="store_true",
                        help="reuse results that another version of the training code made "
                             "(by default they are trained again)")
+        cluster = p.add_argument_group(
+            "job arrays", "train each sweep's chunks as the tasks of a job array (submitit: "
+            "pip install 'toysuper[cluster]'); running the command again resumes only what is "
+            "missing")
+        cluster.add_argument("--launcher", choices=LAUNCHERS, default=None,
+                             help="slurm (a Slurm job array) or local (local processes); "
+                                  "default: train here, in this process")
+        cluster.add_argument("--tasks", type=int, default=2, help="tasks of the array (default 2)")
+        cluster.add_argument("--partition", default=None, help="Slurm partition")
+        cluster.add_argument("--gpus-per-task", type=int, default=0, help="GPUs per task")
+        cluster.add_argument("--cpus-per-task", type=int, default=None, help="CPU cores per task")
+        cluster.add_argument("--time", type=int, default=60, metavar="MIN",
+                             help="each task's time limit in minutes (a task stopped by it is "
+                                  "requeued and resumes; default 60)")
     run.add_argument("--seed", type=int, default=0, help="root seed of every model's key")
+
+    status = sub.add_parser("status", help="chunks done, running and missing in a result "
+                                           "directory, per task of a job array")
+    status.add_argument("directory", help="a result directory, or an experiment's")
 
     readme = sub.add_parser("readme", help="regenerate the README's status and claims tables "
                                            "from a reproduction's metrics.json")
@@ -107,24 +126,47 @@ def main(argv: list[str] | None = None) -> int:
             from toysuper.bench import bench
 
             bench(args.only, args.repeats, args.scale, not args.no_reference, args.json)
+        elif args.command == "status":
+            from toysuper.launch import status
+
+            print(status(args.directory))
         elif args.command == "run":
             if not 0 <= args.seed < 2**32:
                 parser.error(f"argument --seed: invalid value {args.seed}: an integer from 0 "
                              f"to {2**32 - 1}")
             report = run_experiment(args.name, args.fidelity, args.seed, args.out,
                                     overwrite=args.overwrite, progress=not args.no_progress,
-                                    gallery=args.gallery, reuse_stale=args.reuse_stale)
+                                    gallery=args.gallery, reuse_stale=args.reuse_stale,
+                                    launcher=launcher(args))
             print_claims(report)
         else:
             path = reproduce(args.fidelity, args.out, args.only, progress=not args.no_progress,
                              gallery=args.gallery, extensions=args.extensions,
-                             reuse_stale=args.reuse_stale)
+                             reuse_stale=args.reuse_stale, launcher=launcher(args))
             print(f"report: {path}")
     except ValueError as err:  # bad input: named field, value and what is allowed
         parser.exit(2, f"toysuper: error: {err}\n")
-    except OSError as err:  # unwritable output, full disk: finished chunks are kept
-        parser.exit(1, f"toysuper: error: {err}\n")
+    except (OSError, RuntimeError) as err:  # unwritable output, full disk, a failed task:
+        parser.exit(1, f"toysuper: error: {err}\n")  # finished chunks are kept
+    except ImportError as err:  # an optional dependency (submitit)
+        parser.exit(2, f"toysuper: error: {err}\n")
     return 0
+
+
+def launcher(args):
+    """The `Launcher` the job-array options ask for; None without --launcher (train here)."""
+    if args.launcher is None:
+        given = [f"--{name.replace('_', '-')}" for name, default in (
+            ("tasks", 2), ("partition", None), ("gpus_per_task", 0), ("cpus_per_task", None),
+            ("time", 60)) if getattr(args, name) != default]
+        if given:
+            raise ValueError(f"{', '.join(given)} only with --launcher local|slurm")
+        return None
+    from toysuper.launch import Launcher
+
+    return Launcher(args.launcher, tasks=args.tasks, partition=args.partition,
+                    gpus_per_task=args.gpus_per_task, cpus_per_task=args.cpus_per_task,
+                    time_minutes=args.time)
 
 
 def listing(width: int = 100) -> str:

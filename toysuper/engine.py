@@ -168,7 +168,8 @@ def _advance_chunk(state, hyper: Hyper, shared, model_cfg, train_cfg, n_steps, m
 
 def train_chunk(sweep: Sweep, hyper: Hyper, *, steps_per_call: int | None = None,
                 on_steps=None, resume: dict[str, np.ndarray] | None = None,
-                checkpoint=None, mesh: Mesh | None = None) -> dict[str, np.ndarray]:
+                checkpoint=None, checkpoint_due=None, mesh: Mesh | None = None
+                ) -> dict[str, np.ndarray]:
     """Train the models of one chunk (leaves with a leading chunk axis).
 
     Args:
@@ -179,6 +180,9 @@ def train_chunk(sweep: Sweep, hyper: Hyper, *, steps_per_call: int | None = None
       resume: a mid-chunk checkpoint written through `checkpoint`, to continue from.
       checkpoint: called after each compiled call but the last with (step, arrays), where
         arrays hold the TrainState leaves and the history so far.
+      checkpoint_due: step -> whether to gather the state for a checkpoint after this call
+        (default: after every call). In a multi-process run every process gathers, so it must
+        answer the same in all of them, and `checkpoint` is given only to the one that writes.
       mesh: shard the chunk's models over this mesh (`model_mesh`); the chunk size must be a
         multiple of its size.
 
@@ -197,7 +201,7 @@ def train_chunk(sweep: Sweep, hyper: Hyper, *, steps_per_call: int | None = None
         n_leaves = len(resume) - 1
         state = state_from_leaves(state, [resume[f"leaf{i}"] for i in range(n_leaves)])
         histories.append(resume["history"])
-    done = int(np.asarray(state.step).reshape(-1)[0])
+    done = int(to_host(state.step).reshape(-1)[0])
     if on_steps is not None and done:
         on_steps(done)
     while done < sweep.train.steps:
@@ -210,9 +214,13 @@ def train_chunk(sweep: Sweep, hyper: Hyper, *, steps_per_call: int | None = None
         done += n_steps
         if on_steps is not None:
             on_steps(n_steps)
-        if checkpoint is not None and done < sweep.train.steps:
+        gathers = checkpoint is not None or (checkpoint_due is not None
+                                             and jax.process_count() > 1)
+        if gathers and done < sweep.train.steps and (checkpoint_due is None
+                                                     or checkpoint_due(done)):
             leaves = {f"leaf{i}": leaf for i, leaf in enumerate(state_leaves(state, to_host))}
-            checkpoint(done, leaves | {"history": np.concatenate(histories, axis=1)})
+            if checkpoint is not None:
+                checkpoint(done, leaves | {"history": np.concatenate(histories, axis=1)})
     snapshots = {} if state.snapshots is None else {
         f"{k}_snapshots": to_host(v) for k, v in dataclasses.asdict(state.snapshots).items()}
     return {**{k: to_host(v) for k, v in dataclasses.asdict(state.params).items()},

@@ -81,7 +81,10 @@ TRAINING_MODULES = ("validate", "data", "sae", "models", "attacks", "hyper", "ob
 # Fingerprints of earlier training code that trains every model to the same bits as this code
 # (tests/test_objectives_equivalence.py compares one sweep per objective against arrays saved
 # from it), so its results are reused, not trained again. Empty it when training changes.
-EQUIVALENT_TRAINING_CODE = frozenset({"126ae12904947692"})  # before the objectives seam
+EQUIVALENT_TRAINING_CODE = frozenset({
+    "126ae12904947692",  # before the objectives seam (0.2)
+    "0ab15658a8bd427a",  # 0.3, before the multi-process fixes to the chunk loop
+})
 
 
 @functools.cache

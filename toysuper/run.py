@@ -6,23 +6,29 @@
     result = run_sweep(sweep, out="runs/population")     # progress bar, checkpoints per chunk
     ds = result.to_xarray()         # W: (feature_probability, seed, feature, hidden)
 
-Across hosts: call `jax.distributed.initialize()` on every host, then the same `run_sweep` on
-every host. The mesh spans `jax.devices()` (all hosts), results are gathered to every host, and
-only process 0 writes to `out` (a shared directory that every host reads to resume).
+Across processes: call `jax.distributed.initialize()` in every process, then the same `run_sweep`
+in every process. The mesh spans `jax.devices()` (every process's), results are gathered to every
+process, and only process 0 writes to `out` (a directory every process reads to resume).
+Across the jobs of a cluster: `toysuper.launch` gives each task of a job array its share of the
+chunks (`train_chunks`) and assembles the result once.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
+import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import jax
 import numpy as np
+from jax.experimental import multihost_utils
 from tqdm.auto import tqdm
 
-from toysuper.checkpoint import log
+from toysuper.checkpoint import ChunkStore, log
 from toysuper.engine import (
     MEMORY_ENV,
     default_chunk_size,
@@ -32,7 +38,7 @@ from toysuper.engine import (
     single_model_limit,
     train_chunk,
 )
-from toysuper.results import Result, open_result_dir, result_path
+from toysuper.results import CONFIG_FILE, Result, open_result_dir, read_config, result_path
 from toysuper.sweep import Sweep
 from toysuper.validate import require
 
@@ -47,12 +53,13 @@ def run_sweep(sweep: Sweep, *, out: str | Path | None = None, chunk_size: int | 
     Args:
       sweep: the grid.
       out: optional result directory. Each finished chunk is written there atomically (with a
-        checksummed manifest), and long chunks also save their training state between compiled
-        calls; a rerun with the same config resumes where the last one stopped and ends with
-        the same result bit for bit. A finished directory is loaded without retraining, and a
-        directory holding another config is refused.
+        checksummed manifest entry), and long chunks also save their training state between
+        compiled calls; a rerun with the same config resumes where the last one stopped and
+        ends with the same result bit for bit. A finished directory is loaded without
+        retraining, and a directory holding another config is refused.
       chunk_size: models per compiled call, rounded up to a multiple of the device count;
-        default from `default_chunk_size`.
+        default: the one a job array recorded in `out` (`toysuper.launch`), else
+        `default_chunk_size`.
       steps_per_call: steps per compiled call within a chunk (progress and checkpoint grain).
       progress: show a tqdm bar counting model-steps.
       overwrite: discard whatever `out` holds instead of resuming or refusing.
@@ -66,80 +73,229 @@ def run_sweep(sweep: Sweep, *, out: str | Path | None = None, chunk_size: int | 
       memory_bytes: working-set budget per device for the default chunk size; default
         `memory_budget()`.
     """
-    mesh = model_mesh(devices)
-    n_devices = 1 if mesh is None else mesh.size
-    require(memory_bytes is None or (isinstance(memory_bytes, int) and memory_bytes > 0),
-            "memory_bytes", memory_bytes, "a number of bytes > 0, or None")
-    if chunk_size is None:
-        chunk_size = default_chunk_size(sweep, memory_bytes, n_devices)
-    require(isinstance(chunk_size, int) and chunk_size >= 1, "chunk_size", chunk_size,
-            "an integer >= 1")
-    chunk_size = n_devices * math.ceil(chunk_size / n_devices)
-    steps_per_call = segment_steps(sweep.train) if steps_per_call is None else steps_per_call
-    require(isinstance(steps_per_call, int) and steps_per_call >= 1, "steps_per_call",
-            steps_per_call, "an integer >= 1")
-    require(checkpoint_every is None or (isinstance(checkpoint_every, int) and checkpoint_every
-            > 0 and checkpoint_every % steps_per_call == 0), "checkpoint_every",
-            checkpoint_every, f"a positive multiple of steps_per_call={steps_per_call}")
     finished = out is not None and result_path(out) is not None  # loading needs no budget
-    if memory_bytes is None and MEMORY_ENV not in os.environ and not finished:
-        per_model, limit = estimate_bytes_per_model(sweep.model, sweep.train), single_model_limit()
-        require(per_model <= limit, "model size", f"{per_model / 2**30:.1f} GiB per model",
-                f"at most {limit / 2**30:.1f} GiB (the working-set estimate of one training "
-                "step against the memory budget, or half the machine's memory on a CPU): lower "
-                f"batch_size or n_features, or raise the budget explicitly (memory_bytes=..., "
-                f"or ${MEMORY_ENV})")
-    store = (open_result_dir(out, sweep, meta, overwrite, reuse_stale) if out is not None
-             else None)
-    writes = store is not None and jax.process_index() == 0  # one writer in multi-host runs
+    if chunk_size is None and out is not None and not overwrite:
+        chunk_size = ChunkStore(Path(out)).chunk_size()
+    plan = _Plan.make(sweep, chunk_size, steps_per_call, checkpoint_every, checkpoint_seconds,
+                      devices, memory_bytes, check_size=not finished)
+    store = _open_store(out, sweep, meta, overwrite, reuse_stale) if out is not None else None
     if store is not None and result_path(out) is not None:
-        if writes:
+        if plan.writes:
             store.clear()  # checkpoints left by a run killed after writing its result
         return Result.load(out)
-    grid = sweep.grid_hyper()
-    windows = sweep.train.steps // sweep.train.log_every
     bar = tqdm(total=sweep.size * sweep.train.steps, unit="model-step", unit_scale=True,
                disable=not progress, desc=f"{sweep.size} models x {sweep.train.steps} steps")
-    chunks = []
-    for start in range(0, sweep.size, chunk_size):
-        stop = min(start + chunk_size, sweep.size)
-        saved = store.load_chunk(start, stop) if store is not None else None
-        if saved is not None and saved["history"].shape[-1] != windows:
-            log(f"the saved chunk {start}-{stop} in {out} has {saved['history'].shape[-1]} loss "
-                f"windows, not {windows}: recomputing it")
-            saved = None
-        if saved is None:
-            pad = np.minimum(np.arange(start, start + chunk_size), sweep.size - 1)
-            hyper = jax.tree.map(lambda leaf, pad=pad: leaf[pad], grid)
-            saved = train_chunk(
-                sweep, hyper, steps_per_call=steps_per_call,
-                on_steps=lambda steps, n=stop - start: bar.update(n * steps),
-                resume=store.load_partial(start, stop) if store is not None else None,
-                checkpoint=_checkpointer(store, start, stop, checkpoint_every,
-                                         checkpoint_seconds) if writes else None, mesh=mesh)
-            saved = {k: v[: stop - start] for k, v in saved.items()}
-            if writes:
-                store.save_chunk(start, stop, saved)
-        else:
-            bar.update((stop - start) * sweep.train.steps)
-        chunks.append(saved)
+    chunks = [plan.chunk(sweep, store, start, stop, bar)[0]
+              for start, stop in chunk_bounds(sweep.size, plan.chunk_size)]
     bar.close()
     result = Result.from_arrays(sweep, {k: np.concatenate([c[k] for c in chunks])
                                         for k in chunks[0]})
-    if writes:
+    if store is not None and plan.writes:
         result.save(out, meta)
         store.clear()
     return result
 
 
-def _checkpointer(store, start: int, stop: int, every: int | None, seconds: float):
-    """A `train_chunk` checkpoint callback: every `every` steps, or once `seconds` have passed."""
-    last = [time.monotonic()]
+def train_chunks(sweep: Sweep, out: str | Path, chunks: Sequence[tuple[int, int]], *,
+                 chunk_size: int, task: int = 0, job: str = "", steps_per_call: int | None = None,
+                 checkpoint_every: int | None = None, checkpoint_seconds: float = 60.0,
+                 devices=None) -> None:
+    """One task's share of a sweep: train the chunks [start, stop) of `chunks` into `out`
+    (already prepared by `toysuper.results.open_result_dir` for this sweep), resuming any
+    saved mid-chunk state and skipping finished ones. The result is not assembled (the
+    launcher does that once). Progress goes to out/chunks/task-NNNN.json (`toysuper status`).
 
-    def checkpoint(step: int, arrays: dict[str, np.ndarray]) -> None:
-        due = step % every == 0 if every else time.monotonic() - last[0] >= seconds
+    Args:
+      chunks: (start, stop) pairs, each a chunk of `chunk_bounds(sweep.size, chunk_size)`.
+      chunk_size: the chunk size every task of the array uses (a multiple of the device count).
+      task, job: this task's number in the array and its scheduler job id, for the status file.
+    """
+    out = Path(out)
+    found = read_config(out).get("config_hash") if (out / CONFIG_FILE).exists() else None
+    require(found == sweep.config_hash(), "out", str(out),
+            f"a result directory prepared for config {sweep.config_hash()} (it holds "
+            f"{found or 'no config.json'})")
+    plan = _Plan.make(sweep, chunk_size, steps_per_call, checkpoint_every, checkpoint_seconds,
+                      devices, None, check_size=True)
+    require(plan.chunk_size == chunk_size, "chunk_size", chunk_size,
+            f"a multiple of this task's {plan.n_devices} devices (the chunk boundaries of every "
+            "task must agree)")
+    bounds = set(chunk_bounds(sweep.size, chunk_size))
+    for chunk in chunks:
+        require(tuple(chunk) in bounds, "chunks", chunk,
+                f"chunks of {sweep.size} models in steps of {chunk_size}")
+    store = ChunkStore(out, sweep.config_hash())
+    status = _TaskStatus(store, task, job, [tuple(c) for c in chunks], sweep.train.steps)
+    try:
+        for start, stop in status.chunks:
+            status.begin(start, stop)
+            status.finish(start, stop, plan.chunk(sweep, store, start, stop, status)[1])
+        status.save("finished")
+    except BaseException as err:
+        status.save("failed", error=f"{type(err).__name__}: {err}")
+        raise
+
+
+def _open_store(out, sweep: Sweep, meta, overwrite: bool, reuse_stale: bool) -> ChunkStore:
+    """`open_result_dir` in process 0; the others wait for it, then only check the config (in a
+    multi-process run every process reads `out`, and only process 0 writes)."""
+    if jax.process_count() == 1:
+        return open_result_dir(out, sweep, meta, overwrite, reuse_stale)
+    if jax.process_index() == 0:
+        store = open_result_dir(out, sweep, meta, overwrite, reuse_stale)
+    multihost_utils.sync_global_devices(f"toysuper: {out} prepared")
+    if jax.process_index() != 0:
+        found = read_config(Path(out)).get("config_hash")
+        require(found == sweep.config_hash(), "out", str(out), f"a directory that every "
+                f"process sees as process 0 prepared it (config {sweep.config_hash()}; this "
+                f"process reads {found})")
+        store = ChunkStore(Path(out), sweep.config_hash())
+    return store
+
+
+def chunk_bounds(size: int, chunk_size: int) -> list[tuple[int, int]]:
+    """The chunks [start, stop) of a sweep of `size` points: every `chunk_size`, the last
+    one shorter (padded when trained)."""
+    return [(start, min(start + chunk_size, size)) for start in range(0, size, chunk_size)]
+
+
+@dataclasses.dataclass
+class _Plan:
+    """How chunks are trained: devices, chunk size, call size, checkpoints, who writes."""
+
+    mesh: object
+    n_devices: int
+    chunk_size: int
+    steps_per_call: int
+    checkpoint_every: int | None
+    checkpoint_seconds: float
+    writes: bool  # only process 0 writes in a multi-process run
+
+    @classmethod
+    def make(cls, sweep, chunk_size, steps_per_call, checkpoint_every, checkpoint_seconds,
+             devices, memory_bytes, check_size) -> _Plan:
+        mesh = model_mesh(devices)
+        n_devices = 1 if mesh is None else mesh.size
+        require(memory_bytes is None or (isinstance(memory_bytes, int) and memory_bytes > 0),
+                "memory_bytes", memory_bytes, "a number of bytes > 0, or None")
+        if chunk_size is None:
+            chunk_size = default_chunk_size(sweep, memory_bytes, n_devices)
+        require(isinstance(chunk_size, int) and chunk_size >= 1, "chunk_size", chunk_size,
+                "an integer >= 1")
+        chunk_size = n_devices * math.ceil(chunk_size / n_devices)
+        steps_per_call = segment_steps(sweep.train) if steps_per_call is None else steps_per_call
+        require(isinstance(steps_per_call, int) and steps_per_call >= 1, "steps_per_call",
+                steps_per_call, "an integer >= 1")
+        require(checkpoint_every is None or (isinstance(checkpoint_every, int)
+                and checkpoint_every > 0 and checkpoint_every % steps_per_call == 0),
+                "checkpoint_every", checkpoint_every,
+                f"a positive multiple of steps_per_call={steps_per_call}")
+        if check_size and memory_bytes is None and MEMORY_ENV not in os.environ:
+            per_model, limit = (estimate_bytes_per_model(sweep.model, sweep.train),
+                                single_model_limit())
+            require(per_model <= limit, "model size", f"{per_model / 2**30:.1f} GiB per model",
+                    f"at most {limit / 2**30:.1f} GiB (the working-set estimate of one training "
+                    "step against the memory budget, or half the machine's memory on a CPU): "
+                    f"lower batch_size or n_features, or raise the budget explicitly "
+                    f"(memory_bytes=..., or ${MEMORY_ENV})")
+        return cls(mesh, n_devices, chunk_size, steps_per_call, checkpoint_every,
+                   checkpoint_seconds, jax.process_index() == 0)
+
+    def chunk(self, sweep: Sweep, store: ChunkStore | None, start: int, stop: int, progress
+              ) -> tuple[dict[str, np.ndarray], int | None]:
+        """The finished chunk [start, stop), and the step its training started from (None if
+        it was loaded whole from `store`; a saved mid-chunk state's step if resumed, else 0).
+        `progress.update(model_steps)` is called as it goes."""
+        windows = sweep.train.steps // sweep.train.log_every
+        saved = store.load_chunk(start, stop) if store is not None else None
+        if saved is not None and saved["history"].shape[-1] != windows:
+            log(f"the saved chunk {start}-{stop} in {store.directory} has "
+                f"{saved['history'].shape[-1]} loss windows, not {windows}: recomputing it")
+            saved = None
+        if saved is not None:
+            progress.update((stop - start) * sweep.train.steps)
+            return saved, None
+        pad = np.minimum(np.arange(start, start + self.chunk_size), sweep.size - 1)
+        hyper = jax.tree.map(lambda leaf: leaf[pad], sweep.grid_hyper())
+        due = _Due(self.checkpoint_every, self.checkpoint_seconds) if store else None
+        resume = store.load_partial(start, stop) if store is not None else None
+        saved = train_chunk(
+            sweep, hyper, steps_per_call=self.steps_per_call,
+            on_steps=lambda steps: progress.update((stop - start) * steps), resume=resume,
+            checkpoint=((lambda step, arrays: store.save_partial(start, stop, arrays))
+                        if store is not None and self.writes else None),
+            checkpoint_due=due, mesh=self.mesh)
+        saved = {k: v[: stop - start] for k, v in saved.items()}
+        if store is not None and self.writes:
+            store.save_chunk(start, stop, saved)
+        resumed = 0 if resume is None else resume["history"].shape[-1] * sweep.train.log_every
+        return saved, resumed
+
+
+class _Due:
+    """When a mid-chunk checkpoint is due: every `every` steps, or once `seconds` have passed.
+    In a multi-process run process 0 decides for all (they gather the state together)."""
+
+    def __init__(self, every: int | None, seconds: float):
+        self.every, self.seconds, self.last = every, seconds, time.monotonic()
+
+    def __call__(self, step: int) -> bool:
+        due = step % self.every == 0 if self.every else (
+            time.monotonic() - self.last >= self.seconds)
+        if jax.process_count() > 1 and not self.every:
+            due = bool(multihost_utils.broadcast_one_to_all(np.bool_(due)))
         if due:
-            store.save_partial(start, stop, arrays)
-            last[0] = time.monotonic()
+            self.last = time.monotonic()
+        return due
 
-    return checkpoint
+
+HEARTBEAT_SECONDS = 30.0  # a job-array task rewrites its status file at least this often,
+PROGRESS_SECONDS = 5.0  # and at most this often between chunk boundaries
+
+
+class _TaskStatus:
+    """A job-array task's progress in its status file: rewritten at every chunk boundary, and
+    by a heartbeat thread every `HEARTBEAT_SECONDS` (so a long compiled call does not look like
+    a dead task); passed to `_Plan.chunk` as its progress bar."""
+
+    def __init__(self, store: ChunkStore, task: int, job: str, chunks: list, steps: int):
+        self.store, self.task, self.job, self.chunks, self.steps = store, task, job, chunks, steps
+        self.loaded, self.trained = [], []  # [start, stop]; [start, stop, from step]
+        self.current, self.model_steps, self.state, self.last = None, 0, "running", 0.0
+        self.lock, self.stopped = threading.Lock(), threading.Event()
+        self.save("running")
+        threading.Thread(target=self._beat, daemon=True).start()
+
+    def _beat(self) -> None:
+        while not self.stopped.wait(HEARTBEAT_SECONDS):
+            self.save(self.state)
+
+    def begin(self, start: int, stop: int) -> None:
+        self.current, self.model_steps = (start, stop), 0
+        self.save("running")
+
+    def update(self, model_steps: int) -> None:
+        self.model_steps += model_steps
+        if time.monotonic() - self.last >= PROGRESS_SECONDS:
+            self.save("running")
+
+    def finish(self, start: int, stop: int, resumed_from: int | None) -> None:
+        if resumed_from is None:
+            self.loaded.append((start, stop))
+        else:
+            self.trained.append((start, stop, resumed_from))
+        self.current, self.model_steps = None, 0
+        self.save("running")
+
+    def save(self, state: str, **extra) -> None:
+        """Rewrite the status file; a final state ("finished", "failed") stops the heartbeat."""
+        with self.lock:
+            if self.state != "running":
+                return  # final already: a late heartbeat must not overwrite it
+            if state != "running":
+                self.stopped.set()
+            self.state, self.last = state, time.monotonic()
+            self.store.save_task(self.task, {
+                "state": state, "job": self.job, "steps": self.steps, "chunks": self.chunks,
+                "loaded": self.loaded, "trained": self.trained, "current": self.current,
+                "current_model_steps": self.model_steps, **extra})

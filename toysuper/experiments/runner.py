@@ -27,6 +27,7 @@ import jax
 from toysuper.experiments import FIDELITIES, REGISTRY, get_experiment
 from toysuper.experiments.base import sweep_parts
 from toysuper.experiments.report import blocks, to_html, to_markdown
+from toysuper.launch import Launcher, launch_sweep
 from toysuper.plotting import save_figure
 from toysuper.provenance import provenance
 from toysuper.results import Result, atomic_write_bytes, result_path, stale, versions
@@ -55,8 +56,12 @@ def write_json(path: Path, obj) -> None:
 def run_experiment(name: str, fidelity: str = "quick", seed: int = 0,
                    out: str | Path | None = None, *, overwrite: bool = False,
                    reuse_stale: bool = False, progress: bool = True,
-                   gallery: str | Path | None = None) -> dict:
+                   gallery: str | Path | None = None, launcher: Launcher | None = None) -> dict:
     """Train (or reuse), analyse and plot one experiment; return the metrics.json content.
+
+    With a `launcher` (`toysuper.launch.Launcher`), each part's chunks are trained by the
+    tasks of a job array (local processes or Slurm), one part after another; analysis and
+    figures run here once every part is assembled.
 
     With `gallery`, each figure is also copied there as STEM_FIDELITY.png with its sidecar JSON
     (how `figures/` in the repository is made). A result that other training code made is
@@ -75,10 +80,14 @@ def run_experiment(name: str, fidelity: str = "quick", seed: int = 0,
     results = {}
     for part, s in parts.items():  # in order: a part may be built from the results before it
         parts[part] = s = s(dict(results)) if callable(s) else s
-        results[part] = run_sweep(s, out=out / part, overwrite=overwrite,
-                                  reuse_stale=reuse_stale, progress=progress,
-                                  meta={"experiment": name, "fidelity": fidelity, "seed": seed}
-                                  | ({"part": part} if part else {}))
+        meta = {"experiment": name, "fidelity": fidelity, "seed": seed} | (
+            {"part": part} if part else {})
+        if launcher is None:
+            results[part] = run_sweep(s, out=out / part, overwrite=overwrite,
+                                      reuse_stale=reuse_stale, progress=progress, meta=meta)
+        else:
+            results[part] = launch_sweep(s, out / part, launcher, overwrite=overwrite,
+                                         reuse_stale=reuse_stale, progress=progress, meta=meta)
     train_seconds = time.perf_counter() - start
     metrics, claims, data = experiment.analyse(results if isinstance(sweeps, Mapping)
                                                else results[""])
@@ -159,9 +168,10 @@ def _read_metrics(out: Path) -> dict:
 def reproduce(fidelity: str = "quick", out: str | Path = "results",
               only: list[str] | None = None, progress: bool = True,
               gallery: str | Path | None = None, extensions: bool = False,
-              reuse_stale: bool = False) -> Path:
+              reuse_stale: bool = False, launcher: Launcher | None = None) -> Path:
     """Run every experiment of the two papers (with `extensions`, also those beyond them; or
-    `only` these) into out/NAME and write out/REPORT.md."""
+    `only` these) into out/NAME and write out/REPORT.md; with a `launcher`, as job arrays
+    (`run_experiment`)."""
     names = only or [name for name, e in REGISTRY.items() if extensions or not e.extension]
     for name in names:
         get_experiment(name)
@@ -171,7 +181,8 @@ def reproduce(fidelity: str = "quick", out: str | Path = "results",
     for i, name in enumerate(names, 1):
         print(f"[{i}/{len(names)}] {name} ({fidelity})", flush=True)
         reports.append(run_experiment(name, fidelity, out=out / name, progress=progress,
-                                      gallery=gallery, reuse_stale=reuse_stale))
+                                      gallery=gallery, reuse_stale=reuse_stale,
+                                      launcher=launcher))
     report = blocks(reports, fidelity, time.perf_counter() - start, hardware(), versions())
     atomic_write_bytes(out / "REPORT.html", to_html(report).encode())
     path = out / "REPORT.md"
