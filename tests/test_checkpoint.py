@@ -231,6 +231,16 @@ def test_results_without_their_config_are_never_reused(small_sweep, tmp_path):
     assert result.config_hash == other.config_hash() == ts.load(out).config_hash
 
 
+def test_checkpoints_without_their_config_are_refused_and_kept(small_sweep, tmp_path):
+    """Checkpoints of another config with no config.json: refused, and not deleted."""
+    sweep = small_sweep.smaller(steps=50)
+    other = dataclasses.replace(sweep, fixed=sweep.fixed | {"lr": 1e-2})
+    ChunkStore(tmp_path, other.config_hash()).save_partial(0, 2, {"history": np.zeros(1)})
+    with pytest.raises(ValueError, match=r"no config\.json"):
+        ts.run_sweep(sweep, out=tmp_path, progress=False)
+    assert ChunkStore(tmp_path).chunks(partial=True) == [(0, 2)]
+
+
 def test_a_result_file_under_another_config_file_is_refused(small_sweep, tmp_path):
     sweep = small_sweep.smaller(steps=50)
     other = dataclasses.replace(sweep, fixed=sweep.fixed | {"lr": 1e-2})

@@ -1,6 +1,6 @@
 """Multi-process JAX (`jax.distributed`): two processes on this machine, two CPU devices each,
-one sweep over a mesh spanning all four devices; the result equals the single-process one bit
-for bit, and only process 0 writes to the shared result directory."""
+one sweep over a mesh spanning all four devices, stopped mid-chunk and resumed; the result
+equals the single-process one bit for bit, and only process 0 writes to the result directory."""
 
 import json
 import os
@@ -46,9 +46,26 @@ PROCESS = textwrap.dedent("""
         checkpoint.atomic_create_bytes)
 """) + SWEEP_CODE + textwrap.dedent("""
     # 10 models in chunks of 8: two per device, the second chunk padded; a mid-chunk
-    # checkpoint after every call, decided by time (process 0 decides for both)
-    result = ts.run_sweep(SWEEP, out=out, chunk_size=8, steps_per_call=50,
-                          checkpoint_seconds=0.0, progress=False)
+    # checkpoint after every call, decided by time (process 0 decides for both). The first
+    # attempt stops in both processes after 3 of the first chunk's 6 calls; the second resumes.
+    from toysuper import engine
+    real, calls = engine._advance_chunk, []
+
+    def stopping(*args, **kwargs):
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    options = dict(out=out, chunk_size=8, steps_per_call=50, checkpoint_seconds=0.0,
+                   progress=False)
+    engine._advance_chunk = stopping
+    try:
+        ts.run_sweep(SWEEP, **options)
+    except KeyboardInterrupt:
+        pass
+    engine._advance_chunk = real
+    result = ts.run_sweep(SWEEP, **options)
     ds = result.dataset
     arrays = {k: ds[k].values.tolist() for k in ("W", "b", "loss_history", "diverged_step")}
     print(json.dumps({"process": process, "written": written, "arrays": arrays}))
@@ -69,21 +86,28 @@ def two_processes(tmp_path_factory):
     env = os.environ | {"XLA_FLAGS": "--xla_force_host_platform_device_count=2",
                         "JAX_PLATFORMS": "cpu"}
     address = f"localhost:{free_port()}"
-    procs = [subprocess.Popen([sys.executable, str(script), address, str(i), str(tmp / "out")],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-             for i in range(2)]
+    logs = [(tmp / f"{i}.out", tmp / f"{i}.err") for i in range(2)]
+    procs = []
+    for i, (out, err) in enumerate(logs):  # files, not pipes: no process blocks on a full one
+        with open(out, "w") as stdout, open(err, "w") as stderr:
+            procs.append(subprocess.Popen(
+                [sys.executable, str(script), address, str(i), str(tmp / "out")],
+                stdout=stdout, stderr=stderr, env=env))
     try:
-        outputs = [p.communicate(timeout=300) for p in procs]
+        for p in procs:
+            p.wait(timeout=300)
     finally:
         for p in procs:
             p.kill()
-    for p, (_, err) in zip(procs, outputs, strict=True):
-        assert p.returncode == 0, err[-3000:]
-    return tmp / "out", [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
+    for p, (_, err) in zip(procs, logs, strict=True):
+        assert p.returncode == 0, err.read_text()[-3000:]
+    return tmp / "out", [json.loads(out.read_text().strip().splitlines()[-1])
+                         for out, _ in logs]
 
 
 def test_two_processes_equal_one(two_processes):
-    """Bit for bit: two models per device in both runs (as the sharding tests)."""
+    """Bit for bit, although the two-process run was stopped and resumed: two models per
+    device in both runs (as the sharding tests)."""
     namespace: dict = {}
     exec(SWEEP_CODE, namespace)
     single = ts.run_sweep(namespace["SWEEP"], devices=jax.devices()[:1], chunk_size=2,

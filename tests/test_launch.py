@@ -18,7 +18,7 @@ import toysuper as ts
 from toysuper import launch
 from toysuper.checkpoint import ChunkStore
 from toysuper.cli import main
-from toysuper.launch import Launcher, launch_sweep, status, submit
+from toysuper.launch import Launcher, LaunchError, launch_sweep, status, submit
 from toysuper.run import chunk_bounds
 
 pytest.importorskip("submitit")
@@ -36,18 +36,27 @@ def single_process():
     return ts.run_sweep(SWEEP, chunk_size=2, progress=False).dataset
 
 
+def finish(submission, seconds: float = 300) -> None:
+    """Wait (bounded) until no task of `submission` runs."""
+    deadline = time.monotonic() + seconds
+    while submission.running():
+        assert time.monotonic() < deadline, f"tasks still running: {submission.store.tasks()}"
+        time.sleep(0.2)
+
+
 def assert_identical(ds, reference):
     for name in FIELDS:
         np.testing.assert_array_equal(ds[name].values, reference[name].values, err_msg=name)
 
 
-def test_three_local_tasks_give_the_single_process_result(tmp_path, single_process):
+def test_three_local_tasks_give_the_single_process_result(tmp_path, single_process,
+                                                           monkeypatch):
     """Each task trains its share (every third chunk), records what it trained and wrote, and
-    the launcher assembles the result once: the single-process result bit for bit."""
+    the launcher assembles the result once, loading and never training: the single-process
+    result bit for bit."""
     submission = submit(SWEEP, tmp_path, LOCAL, chunk_size=2)
     assert submission.shares == [[(0, 2), (6, 8)], [(2, 4), (8, 10)], [(4, 6), (10, 12)]]
-    while submission.running():
-        time.sleep(0.2)
+    finish(submission)
     store = submission.store
     tasks = store.tasks()
     assert sorted(tasks) == [0, 1, 2] and {s["state"] for s in tasks.values()} == {"finished"}
@@ -58,6 +67,8 @@ def test_three_local_tasks_give_the_single_process_result(tmp_path, single_proce
     entries = store.entries()
     assert len(entries) == 6 and {e["writer"]["pid"] for e in entries.values()} == writers
     assert "6 chunks of 2: 6 done, 0 running, 0 missing" in status(tmp_path)
+    monkeypatch.setattr("toysuper.engine.train_chunk", None)  # assembling never trains
+    monkeypatch.setattr("toysuper.run.train_chunk", None)
     assert_identical(submission.wait(progress=False).dataset, single_process)
     assert_identical(ts.load(tmp_path).dataset, single_process)
     assert not (tmp_path / "chunks").exists()  # assembled once, checkpoints cleared
@@ -84,9 +95,11 @@ def test_a_killed_task_is_completed_by_launching_again(tmp_path):
         time.sleep(0.01)
     os.kill(task["writer"]["pid"], signal.SIGSTOP)  # frozen, then checked, then killed
     assert target not in store.chunks(), "task 0 finished the chunk before it could be killed"
+    meanwhile = submit(sweep, tmp_path, LOCAL, **options)  # tasks still hold what is missing
+    assert meanwhile.jobs == [] and meanwhile.running()
     os.kill(task["writer"]["pid"], signal.SIGKILL)
-    with pytest.raises(RuntimeError, match=r"1 chunk\(s\) of .* are not finished \(6-8\); task "
-                                           r"0 \(.*\): ended without a result \(killed"):
+    with pytest.raises(LaunchError, match=r"1 chunk\(s\) of .* are not finished \(6-8\); task "
+                                          r"0 \(.*\): ended without a result \(killed"):
         first.wait(progress=False)
     assert "stopped (no longer running)" in status(tmp_path)
     kept = {name: entry for name, entry in store.entries().items() if ".partial" not in name}
@@ -96,8 +109,7 @@ def test_a_killed_task_is_completed_by_launching_again(tmp_path):
 
     second = submit(sweep, tmp_path, LOCAL, **options)
     assert second.shares == [[target]]  # only the missing chunk, to one new task
-    while second.running():
-        time.sleep(0.2)
+    finish(second)
     new_task = store.tasks()[max(store.tasks())]
     assert new_task["trained"] == [[*target, saved_step]] and new_task["loaded"] == []
     assert {n: e for n, e in store.entries().items() if n in kept} == kept  # not rewritten
@@ -113,31 +125,45 @@ STRESS = textwrap.dedent("""
 
     out, worker, start_at = Path(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
     store = ChunkStore(out, "cafe")
-    while time.time() < start_at:
-        pass
+    time.sleep(max(0.0, start_at - time.time()))
+    if worker < 0:  # a reader of the chunk every writer also writes (the same bits)
+        seen, failures = 0, 0
+        while time.time() < start_at + 4:
+            got = store.load_chunk(999, 1002)
+            seen += got is not None
+            failures += got is None and seen > 0
+        print(seen, failures)
+        sys.exit(0)
     for i in range(10):
         start = (worker * 10 + i) * 3
         store.save_partial(start, start + 3, {"history": np.full((3, 4), worker)})
         store.save_chunk(start, start + 3, {"W": np.full((3, 5, 2), start, np.float32)})
+        store.save_chunk(999, 1002, {"W": np.full((3, 5, 2), 999, np.float32)})
 """)
 
 
 def test_simultaneous_writers_lose_no_entry(tmp_path):
-    """Six processes, started on the same instant, each finish ten chunks (writing and then
-    dropping a mid-chunk state for each): every chunk has its entry and checksum, no partial
-    state or temporary file is left."""
+    """Six processes, started on the same instant, each finish ten chunks of their own (writing
+    and then dropping a mid-chunk state for each) and all rewrite one shared chunk with the same
+    bits, while a seventh reads that one: every chunk has its entry and checksum, no state or
+    temporary file is left, and once the shared chunk was readable it never stopped being so."""
     script = tmp_path / "stress.py"
     script.write_text(STRESS)
     start_at = time.time() + 3
     procs = [subprocess.Popen([sys.executable, str(script), str(tmp_path / "out"), str(w),
-                               str(start_at)]) for w in range(6)]
-    assert [p.wait(timeout=120) for p in procs] == [0] * 6
+                               str(start_at)], stdout=subprocess.PIPE, text=True)
+             for w in range(-1, 6)]
+    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 7
+    seen, failures = map(int, outputs[0].split())
+    assert seen > 0 and failures == 0
     store = ChunkStore(tmp_path / "out", "cafe")
-    assert len(store.chunks()) == 60 and store.chunks(partial=True) == []
+    assert len(store.chunks()) == 61 and store.chunks(partial=True) == []
     for start, stop in store.chunks():
         np.testing.assert_array_equal(store.load_chunk(start, stop)["W"], start)
     assert not [p.name for p in store.root.iterdir() if p.name.endswith(".tmp")]
-    assert {e["writer"]["pid"] for e in store.entries().values()} == {p.pid for p in procs}
+    assert {e["writer"]["pid"] for name, e in store.entries().items()
+            if not name.startswith("000000999")} == {p.pid for p in procs[1:]}
 
 
 def test_a_manifest_of_toysuper_0_3_is_still_read(tmp_path):
@@ -218,7 +244,7 @@ def test_status_of_a_directory_that_is_not_a_result(tmp_path, capsys):
 
 def test_task_alive_reads_the_process_on_this_host_and_the_heartbeat_elsewhere():
     here = {"state": "running", "writer": {"host": launch.socket.gethostname(),
-                                           "pid": os.getpid()}, "time": 0}
+                                           "pid": os.getpid()}, "time": time.time()}
     assert launch.task_alive(here)
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
@@ -227,14 +253,15 @@ def test_task_alive_reads_the_process_on_this_host_and_the_heartbeat_elsewhere()
     assert launch.task_alive(remote | {"time": time.time() - 10})
     assert not launch.task_alive(remote | {"time": time.time() - launch.STALE_SECONDS - 1})
     assert not launch.task_alive(here | {"state": "finished"})
+    assert not launch.task_alive(here | {"time": time.time() - launch.STALE_SECONDS - 1})
 
 
-@pytest.mark.parametrize("dies_before", ["file", "final entry"])
+@pytest.mark.parametrize("dies_before", ["file", "final entry", "file, twice"])
 def test_a_kill_while_a_state_is_replaced_leaves_a_readable_version(tmp_path, monkeypatch,
                                                                     dies_before):
     """Replacing a mid-chunk state is three atomic writes (entry for both versions, file, entry
     for the new one): a death before the file leaves the old state readable, a death before the
-    last entry the new one."""
+    last entry the new one, and two deaths before the file in a row still the old one."""
     from toysuper import checkpoint
 
     store = ChunkStore(tmp_path, "cafe")
@@ -245,15 +272,18 @@ def test_a_kill_while_a_state_is_replaced_leaves_a_readable_version(tmp_path, mo
         writes.append(path.name)
         stage = "file" if path.name.endswith(".npz") else ("final entry" if len(writes) > 2
                                                            else "first entry")
+        stage += ", twice" if "twice" in dies_before and stage == "file" else ""
         if stage == dies_before:
             raise KeyboardInterrupt
         real(path, data)
 
     monkeypatch.setattr(checkpoint, "atomic_write_bytes", dying)
-    with pytest.raises(KeyboardInterrupt):
-        store.save_partial(0, 2, {"history": np.ones(3)})
+    for _ in range(2 if "twice" in dies_before else 1):
+        writes.clear()
+        with pytest.raises(KeyboardInterrupt):
+            store.save_partial(0, 2, {"history": np.ones(3) * (len(writes) + 1)})
     monkeypatch.setattr(checkpoint, "atomic_write_bytes", real)
-    expected = 0 if dies_before == "file" else 1
+    expected = 1 if dies_before == "final entry" else 0
     np.testing.assert_array_equal(store.load_partial(0, 2)["history"], expected)
 
 

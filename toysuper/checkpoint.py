@@ -14,7 +14,7 @@ a reader never sees a half-written one. Each file has its own entry
 (no shared manifest is rewritten), so several processes may finish chunks into one directory at
 the same moment without losing one. A file whose checksum does not match its entry (or that has
 none) is ignored, reported, and recomputed. A manifest.json written by toysuper 0.3 and earlier
-(one file for all entries) is still read.
+(one file for all entries) is still read, never rewritten.
 """
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ class ChunkStore:
         return self.directory / CHUNK_DIR
 
     def entries(self) -> dict[str, dict]:
-        """Every saved file's manifest entry, by file name (sorted)."""
+        """The manifest entry of every saved file (that exists), by file name (sorted)."""
         if not self.root.is_dir():
             return {}
         legacy = read_json(self.root / MANIFEST) or {}
@@ -170,7 +170,7 @@ class ChunkStore:
             entry = read_json(path)
             if entry is not None and CHUNK_FILE.fullmatch(path.name[:-5]):
                 found[path.name[:-5]] = entry
-        return dict(sorted(found.items()))
+        return {name: found[name] for name in sorted(found) if (self.root / name).exists()}
 
     def _entry(self, name: str) -> dict | None:
         entry = read_json(self.root / f"{name}.json")
@@ -180,33 +180,47 @@ class ChunkStore:
 
     def _write(self, name: str, arrays: dict[str, np.ndarray]) -> None:
         """Write `name` and its entry so that a kill at any instant leaves a readable version:
-        while the file is replaced, its entry accepts both the old and the new checksum."""
+        while a valid file is replaced, its entry accepts both its checksum and the new one."""
         self.root.mkdir(parents=True, exist_ok=True)
         data = npz_bytes(arrays)
         entry = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),
                  "config_hash": self.config_hash, "writer": writer(), "time": time.time()}
-        old = self._entry(name) if (self.root / name).exists() else None
-        if old is not None and old.get("config_hash") == self.config_hash:
-            self._write_entry(name, entry | {"previous_sha256": old.get("sha256")})
-        else:  # a new file: until it exists, its entry names nothing readable
-            self._write_entry(name, entry)
+        old = self._valid_checksum(name)
+        self._write_entry(name, entry | ({"previous_sha256": old} if old else {}))
         atomic_write_bytes(self.root / name, data)
-        if old is not None:
+        if old:
             self._write_entry(name, entry)
+
+    def _valid_checksum(self, name: str) -> str | None:
+        """The checksum of the file `name` now on disk if its entry accepts it for this config
+        (the version a replacement must keep readable until it is done), else None."""
+        entry = self._entry(name)
+        if entry is None or entry.get("config_hash") != self.config_hash:
+            return None
+        try:
+            checksum = hashlib.sha256((self.root / name).read_bytes()).hexdigest()
+        except FileNotFoundError:
+            return None
+        return checksum if checksum in (entry.get("sha256"), entry.get("previous_sha256")) \
+            else None
 
     def _write_entry(self, name: str, entry: dict) -> None:
         atomic_write_bytes(self.root / f"{name}.json", json.dumps(entry, indent=1).encode())
 
     def _read(self, name: str) -> dict[str, np.ndarray] | None:
         path = self.root / name
-        if not path.exists():
-            return None
-        entry = self._entry(name)
-        data = path.read_bytes()
-        accepted = (entry.get("sha256"), entry.get("previous_sha256")) if entry else ()
-        if hashlib.sha256(data).hexdigest() not in accepted:
-            log(f"{path} does not match its checksum in the manifest: recomputing it")
-            return None
+        for attempt in range(2):  # a second look, in case a writer replaced it in between
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:
+                return None
+            entry = self._entry(name)
+            accepted = (entry.get("sha256"), entry.get("previous_sha256")) if entry else ()
+            if hashlib.sha256(data).hexdigest() in accepted:
+                break
+            if attempt:
+                log(f"{path} does not match its checksum in the manifest: recomputing it")
+                return None
         if self.config_hash is not None and entry.get("config_hash") != self.config_hash:
             log(f"{path} was written for config {entry.get('config_hash')}, not "
                 f"{self.config_hash}: recomputing it")
@@ -215,11 +229,9 @@ class ChunkStore:
             return {k: f[k] for k in f.files}
 
     def _drop(self, name: str) -> None:
-        (self.root / f"{name}.json").unlink(missing_ok=True)
+        """Remove `name`, then its entry (an entry without its file names nothing)."""
         (self.root / name).unlink(missing_ok=True)
-        legacy = read_json(self.root / MANIFEST)
-        if legacy is not None and legacy.pop(name, None) is not None:
-            atomic_write_bytes(self.root / MANIFEST, json.dumps(legacy, indent=1).encode())
+        (self.root / f"{name}.json").unlink(missing_ok=True)
 
     @staticmethod
     def _name(start: int, stop: int, partial: bool = False) -> str:
@@ -231,14 +243,15 @@ class ChunkStore:
         found = []
         for name, entry in self.entries().items():
             match = CHUNK_FILE.fullmatch(name)
-            if (match and bool(match[3]) == partial and (self.root / name).exists()
+            if (match and bool(match[3]) == partial
                     and self.config_hash in (None, entry.get("config_hash"))):
                 found.append((int(match[1]), int(match[2])))
         return found
 
     def summary(self) -> str:
-        """What is saved, in words (empty if nothing is)."""
-        done, partial = len(self.chunks()), len(self.chunks(partial=True))
+        """What is saved, of any config, in words (empty if nothing is)."""
+        every = dataclasses.replace(self, config_hash=None)
+        done, partial = len(every.chunks()), len(every.chunks(partial=True))
         parts = [f"{done} finished chunk(s)"] if done else []
         parts += [f"{partial} chunk(s) part-trained"] if partial else []
         return " and ".join(parts)

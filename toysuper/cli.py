@@ -73,11 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
         cluster.add_argument("--launcher", choices=LAUNCHERS, default=None,
                              help="slurm (a Slurm job array) or local (local processes); "
                                   "default: train here, in this process")
-        cluster.add_argument("--tasks", type=int, default=2, help="tasks of the array (default 2)")
+        cluster.add_argument("--tasks", type=int, default=None,
+                             help="tasks of the array (default 2)")
         cluster.add_argument("--partition", default=None, help="Slurm partition")
-        cluster.add_argument("--gpus-per-task", type=int, default=0, help="GPUs per task")
+        cluster.add_argument("--gpus-per-task", type=int, default=None,
+                             help="GPUs per task (default 0; Slurm: none requested; local: "
+                                  "GPUs hidden)")
         cluster.add_argument("--cpus-per-task", type=int, default=None, help="CPU cores per task")
-        cluster.add_argument("--time", type=int, default=60, metavar="MIN",
+        cluster.add_argument("--time", type=int, default=None, metavar="MIN",
                              help="each task's time limit in minutes (a task stopped by it is "
                                   "requeued and resumes; default 60)")
     run.add_argument("--seed", type=int, default=0, help="root seed of every model's key")
@@ -110,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     use_compilation_cache()
     from toysuper.experiments.runner import reproduce, run_experiment
+    from toysuper.launch import LaunchError
 
     try:
         if args.command == "list":
@@ -146,27 +150,25 @@ def main(argv: list[str] | None = None) -> int:
             print(f"report: {path}")
     except ValueError as err:  # bad input: named field, value and what is allowed
         parser.exit(2, f"toysuper: error: {err}\n")
-    except (OSError, RuntimeError) as err:  # unwritable output, full disk, a failed task:
+    except (OSError, LaunchError) as err:  # unwritable output, full disk, a failed task:
         parser.exit(1, f"toysuper: error: {err}\n")  # finished chunks are kept
-    except ImportError as err:  # an optional dependency (submitit)
-        parser.exit(2, f"toysuper: error: {err}\n")
     return 0
 
 
 def launcher(args):
     """The `Launcher` the job-array options ask for; None without --launcher (train here)."""
+    options = {"tasks": args.tasks, "partition": args.partition,
+               "gpus_per_task": args.gpus_per_task, "cpus_per_task": args.cpus_per_task,
+               "time_minutes": args.time}
+    given = {k: v for k, v in options.items() if v is not None}
     if args.launcher is None:
-        given = [f"--{name.replace('_', '-')}" for name, default in (
-            ("tasks", 2), ("partition", None), ("gpus_per_task", 0), ("cpus_per_task", None),
-            ("time", 60)) if getattr(args, name) != default]
         if given:
-            raise ValueError(f"{', '.join(given)} only with --launcher local|slurm")
+            flags = [f"--{'time' if k == 'time_minutes' else k.replace('_', '-')}" for k in given]
+            raise ValueError(f"{', '.join(flags)} only with --launcher local|slurm")
         return None
     from toysuper.launch import Launcher
 
-    return Launcher(args.launcher, tasks=args.tasks, partition=args.partition,
-                    gpus_per_task=args.gpus_per_task, cpus_per_task=args.cpus_per_task,
-                    time_minutes=args.time)
+    return Launcher(args.launcher, **given)
 
 
 def listing(width: int = 100) -> str:

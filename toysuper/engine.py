@@ -181,8 +181,8 @@ def train_chunk(sweep: Sweep, hyper: Hyper, *, steps_per_call: int | None = None
       checkpoint: called after each compiled call but the last with (step, arrays), where
         arrays hold the TrainState leaves and the history so far.
       checkpoint_due: step -> whether to gather the state for a checkpoint after this call
-        (default: after every call). In a multi-process run every process gathers, so it must
-        answer the same in all of them, and `checkpoint` is given only to the one that writes.
+        (default: after every call). In a multi-process run gathering is a collective: every
+        process passes it, answering the same, and only the one that writes a `checkpoint`.
       mesh: shard the chunk's models over this mesh (`model_mesh`); the chunk size must be a
         multiple of its size.
 
@@ -214,8 +214,7 @@ def train_chunk(sweep: Sweep, hyper: Hyper, *, steps_per_call: int | None = None
         done += n_steps
         if on_steps is not None:
             on_steps(n_steps)
-        gathers = checkpoint is not None or (checkpoint_due is not None
-                                             and jax.process_count() > 1)
+        gathers = checkpoint is not None or checkpoint_due is not None
         if gathers and done < sweep.train.steps and (checkpoint_due is None
                                                      or checkpoint_due(done)):
             leaves = {f"leaf{i}": leaf for i, leaf in enumerate(state_leaves(state, to_host))}

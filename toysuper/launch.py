@@ -26,16 +26,21 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import jax
+import numpy as np
 from tqdm.auto import tqdm
 
 from toysuper.checkpoint import ChunkStore, log
 from toysuper.engine import default_chunk_size
 from toysuper.results import CONFIG_FILE, Result, open_result_dir, read_config, result_path
-from toysuper.run import HEARTBEAT_SECONDS, chunk_bounds, run_sweep, train_chunks
+from toysuper.run import HEARTBEAT_SECONDS, chunk_bounds, train_chunks
 from toysuper.sweep import Sweep
 from toysuper.validate import one_of, require
 
 LAUNCHERS = ("local", "slurm")
+
+
+class LaunchError(RuntimeError):
+    """A job array that could not run or finish: submitit missing, tasks that failed."""
 JOBS_DIR = "jobs"  # submitit's pickles and task logs, inside the result directory
 STALE_SECONDS = 4 * HEARTBEAT_SECONDS  # a task not heard from for longer is taken for dead
 
@@ -76,24 +81,44 @@ class Launcher:
                                                and self.cpus_per_task >= 1),
                 "cpus_per_task", self.cpus_per_task, "an integer >= 1, or None")
         require(self.poll_seconds > 0, "poll_seconds", self.poll_seconds, "seconds > 0")
-        require(self.kind == "slurm" or (self.partition is None and not self.slurm),
-                "partition", self.partition, "only with kind='slurm'")
+        for name in ("partition", "slurm"):
+            require(self.kind == "slurm" or not getattr(self, name), name,
+                    getattr(self, name), "only with kind='slurm'")
 
     def executor(self, folder: Path):
         """A submitit executor for these settings, keeping its files in `folder`."""
         try:
             import submitit
         except ImportError as err:
-            raise ImportError("job arrays need submitit: pip install 'toysuper[cluster]'") from err
-        executor = submitit.AutoExecutor(folder=folder, cluster=self.kind)
+            raise LaunchError("job arrays need submitit: pip install 'toysuper[cluster]'") \
+                from err
+        if self.kind == "local":
+            executor = submitit.LocalExecutor(folder=folder)
+            executor.update_parameters(timeout_min=self.time_minutes, tasks_per_node=1,
+                                       gpus_per_node=self.gpus_per_task)
+            return executor
+        executor = submitit.AutoExecutor(folder=folder, cluster="slurm")
         executor.update_parameters(
             name="toysuper", timeout_min=self.time_minutes, tasks_per_node=1, nodes=1,
-            gpus_per_node=self.gpus_per_task,
+            gpus_per_node=self.gpus_per_task, slurm_array_parallelism=self.tasks,
             **({"cpus_per_task": self.cpus_per_task} if self.cpus_per_task else {}),
             **({"slurm_partition": self.partition} if self.partition else {}),
-            **({"slurm_array_parallelism": self.tasks} if self.kind == "slurm" else {}),
             **{f"slurm_{k}": v for k, v in self.slurm.items()})
         return executor
+
+    def submit(self, tasks: list, folder: Path) -> list:
+        """Submit `tasks` (callables): on Slurm as one array; locally one process each, task i
+        seeing GPUs i*G to i*G+G-1 (G = `gpus_per_task`; with none, the GPUs are hidden)."""
+        executor = self.executor(folder)
+        if self.kind == "slurm":
+            with executor.batch():
+                return [executor.submit(task) for task in tasks]
+        jobs = []
+        for i, task in enumerate(tasks):
+            gpus = list(range(i * self.gpus_per_task, (i + 1) * self.gpus_per_task))
+            executor.update_parameters(visible_gpus=gpus)
+            jobs.append(executor.submit(task))
+        return jobs
 
 
 @dataclasses.dataclass
@@ -133,9 +158,11 @@ class ChunkTask:
 
 
 def task_alive(status: dict, now: float | None = None) -> bool:
-    """Whether the task that wrote `status` may still be running: on this host, its process
-    exists; elsewhere, it was heard from within `STALE_SECONDS`."""
+    """Whether the task that wrote `status` may still be running: it was heard from within
+    `STALE_SECONDS`, and on this host its process still exists."""
     if status.get("state") != "running":
+        return False
+    if (now or time.time()) - status.get("time", 0) > STALE_SECONDS:
         return False
     writer = status.get("writer", {})
     if writer.get("host") == socket.gethostname() and isinstance(writer.get("pid"), int):
@@ -143,10 +170,9 @@ def task_alive(status: dict, now: float | None = None) -> bool:
             os.kill(writer["pid"], 0)
         except ProcessLookupError:
             return False
-        except PermissionError:
+        except PermissionError:  # someone else's process of that number
             return True
-        return True
-    return (now or time.time()) - status.get("time", 0) <= STALE_SECONDS
+    return True
 
 
 @dataclasses.dataclass
@@ -158,7 +184,6 @@ class Submission:
     chunk_size: int
     jobs: list
     shares: list  # per job: its chunks
-    held: list  # chunks that tasks of an earlier launch still train
     meta: dict | None = None
     poll_seconds: float = 2.0  # how often `wait` reads the tasks' progress
 
@@ -190,7 +215,7 @@ class Submission:
         result once and return it.
 
         Raises:
-          RuntimeError: chunks are still missing when the tasks are done (a task failed or was
+          LaunchError: chunks are still missing when the tasks are done (a task failed or was
             killed): names the tasks, their logs and the chunks; launching again trains only
             those.
         """
@@ -199,23 +224,25 @@ class Submission:
                    desc=f"{self.sweep.size} models x {self.sweep.train.steps} steps, "
                         f"{len(self.jobs)} task(s)")
         while self.running():
-            bar.update(self.model_steps() - bar.n)
+            bar.n = min(bar.total, self.model_steps())
+            bar.refresh()
             time.sleep(self.poll_seconds)
-        bar.update(self.model_steps() - bar.n)
+        bar.n = min(bar.total, self.model_steps())
         bar.close()
+        if result_path(self.out) is not None:  # assembled by an earlier launch
+            return Result.load(self.out)
         missing = self.missing()
         if missing:
             outcomes = [(i, job, _outcome(job)) for i, job in enumerate(self.jobs)]
             failed = [f"task {i} ({job.job_id}, log {job.paths.stderr}): {outcome}"
                       for i, job, outcome in outcomes if outcome != "finished"]
-            raise RuntimeError(
+            raise LaunchError(
                 f"{len(missing)} chunk(s) of {self.out} are not finished "
                 f"({', '.join(f'{a}-{b}' for a, b in missing[:5])}"
                 f"{', ...' if len(missing) > 5 else ''}); "
                 + ("; ".join(failed) if failed else "no task reported an error")
                 + ". Launch again to train only what is missing.")
-        return run_sweep(self.sweep, out=self.out, chunk_size=self.chunk_size, progress=False,
-                         meta=self.meta)
+        return assemble(self.sweep, self.out, self.chunk_size, self.meta)
 
 
 def _outcome(job) -> str:
@@ -242,24 +269,29 @@ def submit(sweep: Sweep, out: str | Path, launcher: Launcher, *, chunk_size: int
     run here agree to float32 rounding, as any two chunkings; at the same one, bit for bit.)"""
     out = Path(out)
     open_result_dir(out, sweep, meta, overwrite, reuse_stale)
+    if result_path(out) is not None:  # finished: `wait` loads it
+        return Submission(sweep, out, chunk_size or sweep.size, [], [], meta,
+                          launcher.poll_seconds)
     store = ChunkStore(out, sweep.config_hash())
     per_task = max(1, launcher.gpus_per_task)
+    recorded = store.chunk_size()
+    if recorded is not None and chunk_size not in (None, recorded):
+        log(f"{out} was planned in chunks of {recorded} (chunks/plan.json): keeping them, "
+            f"not {chunk_size}")
     if chunk_size is None:
-        share = math.ceil(sweep.size / launcher.tasks)
-        chunk_size = store.chunk_size() or min(default_chunk_size(sweep, n_devices=per_task),
-                                               share)
+        chunk_size = min(default_chunk_size(sweep, n_devices=per_task),
+                         math.ceil(sweep.size / launcher.tasks))
     require(isinstance(chunk_size, int) and chunk_size >= 1, "chunk_size", chunk_size,
             "an integer >= 1")
-    chunk_size = store.plan(per_task * -(-chunk_size // per_task))
-    submission = Submission(sweep, out, chunk_size, [], [], [], meta, launcher.poll_seconds)
-    if result_path(out) is not None:
-        return submission
+    chunk_size = store.plan(per_task * math.ceil(chunk_size / per_task))
+    require(chunk_size % per_task == 0, "gpus_per_task", launcher.gpus_per_task,
+            f"a divisor of the chunk size {chunk_size} recorded in {out / 'chunks/plan.json'}")
+    submission = Submission(sweep, out, chunk_size, [], [], meta, launcher.poll_seconds)
     held = {tuple(c) for s in store.tasks().values() if task_alive(s) for c in s["chunks"]}
     missing = submission.missing()
-    submission.held = [c for c in missing if c in held]
     todo = [c for c in missing if c not in held]
-    if submission.held:
-        log(f"{len(submission.held)} chunk(s) of {out} are held by tasks still running: "
+    if len(todo) < len(missing):
+        log(f"{len(missing) - len(todo)} chunk(s) of {out} are held by tasks still running: "
             "waiting for them instead of training them again")
     n_tasks = min(launcher.tasks, len(todo))
     if n_tasks == 0:
@@ -270,22 +302,45 @@ def submit(sweep: Sweep, out: str | Path, launcher: Launcher, *, chunk_size: int
     tasks = [ChunkTask(sweep, str(out), share, chunk_size, first + i, steps_per_call,
                        checkpoint_every, checkpoint_seconds, cache)
              for i, share in enumerate(submission.shares)]
-    executor = launcher.executor(out / JOBS_DIR)
-    with executor.batch():
-        submission.jobs = [executor.submit(task) for task in tasks]
+    for task in tasks:  # numbered and listed before any can start (`toysuper status`)
+        store.save_task(task.task, {"state": "queued", "chunks": task.chunks,
+                                    "steps": sweep.train.steps})
+    submission.jobs = launcher.submit(tasks, out / JOBS_DIR)
     log(f"submitted {n_tasks} {launcher.kind} task(s) for {len(todo)} chunk(s) of {chunk_size} "
         f"models into {out} (job {submission.jobs[0].job_id.split('_')[0]}; logs in "
         f"{out / JOBS_DIR}; progress: toysuper status {out})")
     return submission
 
 
+def assemble(sweep: Sweep, out: str | Path, chunk_size: int, meta: dict | None = None
+             ) -> Result:
+    """The result of the chunks a job array saved in `out` (chunks of `chunk_size`), loaded,
+    never trained; saved once, and the checkpoints cleared.
+
+    Raises:
+      LaunchError: a chunk is missing, damaged or of another length (launch again to train it).
+    """
+    out = Path(out)
+    store = ChunkStore(out, sweep.config_hash())
+    windows = sweep.train.steps // sweep.train.log_every
+    chunks = []
+    for start, stop in chunk_bounds(sweep.size, chunk_size):
+        saved = store.load_chunk(start, stop)
+        if saved is None or saved["history"].shape[-1] != windows:
+            raise LaunchError(f"the chunk {start}-{stop} in {out} is missing or damaged: "
+                               "launch again to train it")
+        chunks.append(saved)
+    result = Result.from_arrays(sweep, {k: np.concatenate([c[k] for c in chunks])
+                                        for k in chunks[0]})
+    result.save(out, meta)
+    store.clear()
+    return result
+
+
 def launch_sweep(sweep: Sweep, out: str | Path, launcher: Launcher, *, progress: bool = True,
                  **options) -> Result:
     """`submit` the sweep's missing chunks as a job array, wait, and return the assembled
     `Result` (loaded at once if `out` holds it already)."""
-    if result_path(out) is not None and not options.get("overwrite"):
-        return run_sweep(sweep, out=out, progress=False,
-                         reuse_stale=options.get("reuse_stale", False))
     return submit(sweep, out, launcher, **options).wait(progress)
 
 

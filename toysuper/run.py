@@ -15,6 +15,7 @@ chunks (`train_chunks`) and assembles the result once.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
@@ -124,15 +125,23 @@ def train_chunks(sweep: Sweep, out: str | Path, chunks: Sequence[tuple[int, int]
     for chunk in chunks:
         require(tuple(chunk) in bounds, "chunks", chunk,
                 f"chunks of {sweep.size} models in steps of {chunk_size}")
+    if result_path(out) is not None:
+        log(f"{out} holds the assembled result already: nothing to train")
+        return
     store = ChunkStore(out, sweep.config_hash())
-    status = _TaskStatus(store, task, job, [tuple(c) for c in chunks], sweep.train.steps)
+    status = _TaskStatus(store if plan.writes else None, task, job, [tuple(c) for c in chunks],
+                         sweep.train.steps)
     try:
         for start, stop in status.chunks:
             status.begin(start, stop)
             status.finish(start, stop, plan.chunk(sweep, store, start, stop, status)[1])
         status.save("finished")
-    except BaseException as err:
-        status.save("failed", error=f"{type(err).__name__}: {err}")
+    except (KeyboardInterrupt, SystemExit) as err:  # a signal, or submitit's requeue
+        status.save("interrupted", error=type(err).__name__)
+        raise
+    except Exception as err:
+        lines = str(err).strip().splitlines() or [""]
+        status.save("failed", error=f"{type(err).__name__}: {lines[-1][:300]}")
         raise
 
 
@@ -141,9 +150,16 @@ def _open_store(out, sweep: Sweep, meta, overwrite: bool, reuse_stale: bool) -> 
     multi-process run every process reads `out`, and only process 0 writes)."""
     if jax.process_count() == 1:
         return open_result_dir(out, sweep, meta, overwrite, reuse_stale)
+    error = None
     if jax.process_index() == 0:
-        store = open_result_dir(out, sweep, meta, overwrite, reuse_stale)
-    multihost_utils.sync_global_devices(f"toysuper: {out} prepared")
+        try:
+            store = open_result_dir(out, sweep, meta, overwrite, reuse_stale)
+        except (ValueError, OSError) as err:
+            error = err
+    if not _agreed(error is None):  # every process stops, not only process 0
+        if error is not None:
+            raise error
+        raise RuntimeError(f"process 0 could not prepare {out} (its error says why)")
     if jax.process_index() != 0:
         found = read_config(Path(out)).get("config_hash")
         require(found == sweep.config_hash(), "out", str(out), f"a directory that every "
@@ -151,6 +167,14 @@ def _open_store(out, sweep: Sweep, meta, overwrite: bool, reuse_stale: bool) -> 
                 f"process reads {found})")
         store = ChunkStore(Path(out), sweep.config_hash())
     return store
+
+
+def _agreed(flag: bool) -> bool:
+    """Process 0's `flag`, in every process of a multi-process run (a collective: every process
+    must call it as often); `flag` itself in a single process."""
+    if jax.process_count() == 1:
+        return flag
+    return bool(multihost_utils.broadcast_one_to_all(np.bool_(flag)))
 
 
 def chunk_bounds(size: int, chunk_size: int) -> list[tuple[int, int]]:
@@ -212,13 +236,18 @@ class _Plan:
             log(f"the saved chunk {start}-{stop} in {store.directory} has "
                 f"{saved['history'].shape[-1]} loss windows, not {windows}: recomputing it")
             saved = None
+        if _agreed(saved is not None) != (saved is not None):
+            raise RuntimeError(_DISAGREE.format(f"{start}-{stop}", store.directory))
         if saved is not None:
             progress.update((stop - start) * sweep.train.steps)
             return saved, None
         pad = np.minimum(np.arange(start, start + self.chunk_size), sweep.size - 1)
         hyper = jax.tree.map(lambda leaf: leaf[pad], sweep.grid_hyper())
-        due = _Due(self.checkpoint_every, self.checkpoint_seconds) if store else None
+        due = _Due(self.checkpoint_every, self.checkpoint_seconds) if store is not None else None
         resume = store.load_partial(start, stop) if store is not None else None
+        if _agreed(resume is not None) != (resume is not None):
+            raise RuntimeError(_DISAGREE.format(f"{start}-{stop}'s mid-chunk state",
+                                                store.directory))
         saved = train_chunk(
             sweep, hyper, steps_per_call=self.steps_per_call,
             on_steps=lambda steps: progress.update((stop - start) * steps), resume=resume,
@@ -232,6 +261,10 @@ class _Plan:
         return saved, resumed
 
 
+_DISAGREE = ("the saved chunk {} in {} is readable in some processes and not in others: every "
+             "process must see the same result directory (a shared file system)")
+
+
 class _Due:
     """When a mid-chunk checkpoint is due: every `every` steps, or once `seconds` have passed.
     In a multi-process run process 0 decides for all (they gather the state together)."""
@@ -240,10 +273,8 @@ class _Due:
         self.every, self.seconds, self.last = every, seconds, time.monotonic()
 
     def __call__(self, step: int) -> bool:
-        due = step % self.every == 0 if self.every else (
+        due = step % self.every == 0 if self.every else _agreed(
             time.monotonic() - self.last >= self.seconds)
-        if jax.process_count() > 1 and not self.every:
-            due = bool(multihost_utils.broadcast_one_to_all(np.bool_(due)))
         if due:
             self.last = time.monotonic()
         return due
@@ -254,11 +285,12 @@ PROGRESS_SECONDS = 5.0  # and at most this often between chunk boundaries
 
 
 class _TaskStatus:
-    """A job-array task's progress in its status file: rewritten at every chunk boundary, and
-    by a heartbeat thread every `HEARTBEAT_SECONDS` (so a long compiled call does not look like
-    a dead task); passed to `_Plan.chunk` as its progress bar."""
+    """A job-array task's progress in its status file (none if `store` is None: a process that
+    does not write): rewritten at every chunk boundary, and by a heartbeat thread every
+    `HEARTBEAT_SECONDS` (so a long compiled call does not look like a dead task); passed to
+    `_Plan.chunk` as its progress bar."""
 
-    def __init__(self, store: ChunkStore, task: int, job: str, chunks: list, steps: int):
+    def __init__(self, store: ChunkStore | None, task: int, job: str, chunks: list, steps: int):
         self.store, self.task, self.job, self.chunks, self.steps = store, task, job, chunks, steps
         self.loaded, self.trained = [], []  # [start, stop]; [start, stop, from step]
         self.current, self.model_steps, self.state, self.last = None, 0, "running", 0.0
@@ -268,34 +300,40 @@ class _TaskStatus:
 
     def _beat(self) -> None:
         while not self.stopped.wait(HEARTBEAT_SECONDS):
-            self.save(self.state)
+            with contextlib.suppress(OSError):  # a full disk: the next beat tries again
+                self.save(self.state)
 
     def begin(self, start: int, stop: int) -> None:
-        self.current, self.model_steps = (start, stop), 0
+        with self.lock:
+            self.current, self.model_steps = (start, stop), 0
         self.save("running")
 
     def update(self, model_steps: int) -> None:
-        self.model_steps += model_steps
+        with self.lock:
+            self.model_steps += model_steps
         if time.monotonic() - self.last >= PROGRESS_SECONDS:
             self.save("running")
 
     def finish(self, start: int, stop: int, resumed_from: int | None) -> None:
-        if resumed_from is None:
-            self.loaded.append((start, stop))
-        else:
-            self.trained.append((start, stop, resumed_from))
-        self.current, self.model_steps = None, 0
+        with self.lock:
+            if resumed_from is None:
+                self.loaded.append((start, stop))
+            else:
+                self.trained.append((start, stop, resumed_from))
+            self.current, self.model_steps = None, 0
         self.save("running")
 
     def save(self, state: str, **extra) -> None:
-        """Rewrite the status file; a final state ("finished", "failed") stops the heartbeat."""
+        """Rewrite the status file; a final state ("finished", "failed", "interrupted") stops
+        the heartbeat."""
         with self.lock:
             if self.state != "running":
                 return  # final already: a late heartbeat must not overwrite it
             if state != "running":
                 self.stopped.set()
             self.state, self.last = state, time.monotonic()
-            self.store.save_task(self.task, {
-                "state": state, "job": self.job, "steps": self.steps, "chunks": self.chunks,
-                "loaded": self.loaded, "trained": self.trained, "current": self.current,
-                "current_model_steps": self.model_steps, **extra})
+            if self.store is not None:
+                self.store.save_task(self.task, {
+                    "state": state, "job": self.job, "steps": self.steps,
+                    "chunks": self.chunks, "loaded": self.loaded, "trained": self.trained,
+                    "current": self.current, "current_model_steps": self.model_steps, **extra})
