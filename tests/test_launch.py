@@ -304,3 +304,28 @@ def test_an_experiment_of_dependent_parts_runs_as_job_arrays(tmp_path, monkeypat
         here = ts.run_sweep(sweep, chunk_size=-(-sweep.size // 2), progress=False)
         assert_identical(ts.load(tmp_path / part).dataset, here.dataset)
     assert "finished (result.nc)" in status(tmp_path)
+
+
+def test_a_task_stopped_by_its_time_limit_is_requeued_and_resumes(tmp_path):
+    """The signal Slurm sends a task before its time limit or a pre-emption (USR2, as submitit
+    asks for): the task is requeued as it is, and its next run resumes the chunk from the saved
+    mid-chunk state, ending with the uninterrupted result."""
+    sweep = dataclasses.replace(SWEEP, train=dataclasses.replace(SWEEP.train, steps=1600))
+    submission = submit(sweep, tmp_path, Launcher("local", tasks=1, poll_seconds=0.2),
+                        chunk_size=12, steps_per_call=50, checkpoint_every=50)
+    store, (job,) = submission.store, submission.jobs
+    deadline = time.monotonic() + 240
+    while not store.chunks(partial=True):
+        assert time.monotonic() < deadline and not store.chunks(), "never caught mid-chunk"
+        time.sleep(0.01)
+    first = store.tasks()[0]["writer"]["pid"]
+    os.kill(first, signal.SIGUSR2)
+    finish(submission)
+    task = store.tasks()[0]
+    assert task["state"] == "finished" and task["writer"]["pid"] != first  # a new run
+    (start, stop, resumed_from), = task["trained"]
+    assert (start, stop) == (0, 12) and 0 < resumed_from < sweep.train.steps
+    assert "Requeued job" in job.paths.stdout.read_text()
+    np.testing.assert_array_equal(
+        submission.wait(progress=False).dataset["W"].values,
+        ts.run_sweep(sweep, chunk_size=12, progress=False).dataset["W"].values)

@@ -229,11 +229,14 @@ class Submission:
             time.sleep(self.poll_seconds)
         bar.n = min(bar.total, self.model_steps())
         bar.close()
+        # let go of the finished jobs now: submitit's local jobs, dropped only at interpreter
+        # exit, print an error from their finaliser
+        jobs, self.jobs = self.jobs, []
         if result_path(self.out) is not None:  # assembled by an earlier launch
             return Result.load(self.out)
         missing = self.missing()
         if missing:
-            outcomes = [(i, job, _outcome(job)) for i, job in enumerate(self.jobs)]
+            outcomes = [(i, job, _outcome(job)) for i, job in enumerate(jobs)]
             failed = [f"task {i} ({job.job_id}, log {job.paths.stderr}): {outcome}"
                       for i, job, outcome in outcomes if outcome != "finished"]
             raise LaunchError(
