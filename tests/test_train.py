@@ -60,9 +60,12 @@ def test_segmented_run_equals_uninterrupted():
     np.testing.assert_allclose(np.concatenate(hists), whole_hist, rtol=1e-6)
 
 
-def test_adamw_matches_pytorch_semantics():
-    """optax with our settings equals torch.optim.AdamW's update rule written out by hand."""
-    cfg, lr, wd = TrainConfig(steps=100, log_every=1), 0.01, 0.1
+@pytest.mark.parametrize("wd", [0.1, -0.5])
+def test_adamw_matches_pytorch_semantics(wd):
+    """optax with our settings equals torch.optim.AdamW's update rule written out by hand, for
+    weight decay of either sign (negative: each step first scales the weights up by 1 + lr|wd|,
+    the "growth" of Liu, Liu and Gore 2025)."""
+    cfg, lr = TrainConfig(steps=100, log_every=1), 0.01
     h = Hyper.create(1, lr=lr, weight_decay=wd)
     opt = optimizer(h, cfg)
     p = jnp.array([1.0, -2.0, 0.5])

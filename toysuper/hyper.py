@@ -28,7 +28,9 @@ class Hyper:
       feature_probability: (n_features,) density p_i = 1 - S_i of each feature.
       importance: (n_features,) loss weight I_i of each feature.
       lr: () peak learning rate.
-      weight_decay: () decoupled (AdamW) weight decay.
+      weight_decay: () decoupled (AdamW) weight decay; negative values grow the weights
+        instead ("growth", as in Liu, Liu and Gore 2025, "Superposition yields robust neural
+        scaling").
       seed: () int, the model's seed; its PRNG key derives from this alone.
       dataset_size: () int, T, the points of the fixed training set this model trains on
         (objective `FixedDataset` only; 0 there means the dataset's whole capacity).
@@ -88,8 +90,8 @@ class Hyper:
         lr = np.asarray(self.lr)
         require(bool(np.all(np.isfinite(lr) & (lr > 0))), "lr", show(lr), "finite values > 0")
         wd = np.asarray(self.weight_decay)
-        require(bool(np.all(np.isfinite(wd) & (wd >= 0))), "weight_decay", show(wd),
-                "finite values >= 0")
+        require(bool(np.all(np.isfinite(wd))), "weight_decay", show(wd),
+                "finite values (negative: growth)")
         for field in ("attack_norm", "l1_coefficient"):
             value = np.asarray(getattr(self, field))
             require(bool(np.all(np.isfinite(value) & (value >= 0))), field, show(value),
