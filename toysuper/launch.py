@@ -10,8 +10,8 @@ gives each task every N-th chunk still missing; each task writes its finished ch
 states and a status file (`toysuper.run.train_chunks`). When the jobs are done, the launcher
 assembles the result once. A task that a time limit or pre-emption stops is requeued by submitit
 and resumes from its saved state; running the same launch again trains only what is missing.
-Chunks that a task still running (a fresh heartbeat, or a live process on this host) holds are
-not given out again: the launch waits for them instead.
+Chunks that a task still running holds (heard from within `STALE_SECONDS`, and on this host a
+live process) are not given out again: the launch waits for them instead.
 """
 
 from __future__ import annotations
@@ -37,12 +37,12 @@ from toysuper.sweep import Sweep
 from toysuper.validate import one_of, require
 
 LAUNCHERS = ("local", "slurm")
+JOBS_DIR = "jobs"  # submitit's pickles and task logs, inside the result directory
+STALE_SECONDS = 4 * HEARTBEAT_SECONDS  # a task not heard from for longer is taken for dead
 
 
 class LaunchError(RuntimeError):
     """A job array that could not run or finish: submitit missing, tasks that failed."""
-JOBS_DIR = "jobs"  # submitit's pickles and task logs, inside the result directory
-STALE_SECONDS = 4 * HEARTBEAT_SECONDS  # a task not heard from for longer is taken for dead
 
 
 @dataclasses.dataclass(frozen=True)
