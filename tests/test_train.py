@@ -5,6 +5,7 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 from toysuper.analysis import represented
@@ -60,12 +61,9 @@ def test_segmented_run_equals_uninterrupted():
     np.testing.assert_allclose(np.concatenate(hists), whole_hist, rtol=1e-6)
 
 
-@pytest.mark.parametrize("wd", [0.1, -0.5])
-def test_adamw_matches_pytorch_semantics(wd):
-    """optax with our settings equals torch.optim.AdamW's update rule written out by hand, for
-    weight decay of either sign (negative: each step first scales the weights up by 1 + lr|wd|,
-    the "growth" of Liu, Liu and Gore 2025)."""
-    cfg, lr = TrainConfig(steps=100, log_every=1), 0.01
+def test_adamw_matches_pytorch_semantics():
+    """optax with our settings equals torch.optim.AdamW's update rule written out by hand."""
+    cfg, lr, wd = TrainConfig(steps=100, log_every=1), 0.01, 0.1
     h = Hyper.create(1, lr=lr, weight_decay=wd)
     opt = optimizer(h, cfg)
     p = jnp.array([1.0, -2.0, 0.5])
@@ -80,6 +78,60 @@ def test_adamw_matches_pytorch_semantics(wd):
         m, v = 0.9 * m + 0.1 * g, 0.999 * v + 0.001 * g**2
         ref = ref - lr * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
         np.testing.assert_allclose(p, ref, rtol=1e-5)
+
+
+def test_positive_weight_decay_is_optax_adamw_to_the_bit():
+    cfg = TrainConfig(steps=100, log_every=1)
+    h = Hyper.create(1, lr=0.01, weight_decay=0.3)
+    ours, reference = optimizer(h, cfg), optax.adamw(0.01, b1=cfg.b1, b2=cfg.b2, eps=cfg.eps,
+                                                    weight_decay=0.3)
+    rng = np.random.default_rng(1)
+    p = q = {"W": jnp.asarray(rng.normal(size=(4, 2)), jnp.float32), "b": jnp.ones(4)}
+    s, t = ours.init(p), reference.init(q)
+    for _ in range(5):
+        g = jax.tree.map(lambda x: jnp.asarray(rng.normal(size=x.shape), jnp.float32), p)
+        u, s = ours.update(g, s, p)
+        v, t = reference.update(g, t, q)
+        p, q = optax.apply_updates(p, u), optax.apply_updates(q, v)
+        for k in p:
+            np.testing.assert_array_equal(p[k], q[k])
+
+
+def test_negative_weight_decay_is_growth_towards_unit_rows():
+    """weight_decay < 0, Liu, Liu and Gore 2025's AdamW written out by hand: before the Adam
+    step, each row of W moves by lr * wd * W_i * (1 - 1 / (||W_i|| + eps)) (towards norm 1:
+    short rows grow, long ones shrink), and the bias is not decayed."""
+    cfg, lr, wd, eps = TrainConfig(steps=100, log_every=1), 0.01, -0.5, 1e-8
+    opt = optimizer(Hyper.create(1, lr=lr, weight_decay=wd), cfg)
+    W = np.array([[0.2, 0.1], [3.0, -1.0], [0.0, 0.5]])
+    b = np.array([0.3, -0.2, 1.0])
+    params = {"W": jnp.asarray(W, jnp.float32), "b": jnp.asarray(b, jnp.float32)}
+    state = opt.init(params)
+    ref = {"W": W.copy(), "b": b.copy()}
+    m = {k: np.zeros_like(v) for k, v in ref.items()}
+    v = {k: np.zeros_like(x) for k, x in ref.items()}
+    rng = np.random.default_rng(0)
+    for t in range(1, 6):
+        g = {k: rng.normal(size=x.shape) for k, x in ref.items()}
+        updates, state = opt.update(jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), g),
+                                    state, params)
+        params = optax.apply_updates(params, updates)
+        norms = np.linalg.norm(ref["W"], axis=1, keepdims=True) + eps
+        ref["W"] = ref["W"] + lr * wd * ref["W"] * (1 - 1 / norms)
+        for k in ref:
+            m[k] = 0.9 * m[k] + 0.1 * g[k]
+            v[k] = 0.999 * v[k] + 0.001 * g[k] ** 2
+            ref[k] = ref[k] - lr * (m[k] / (1 - 0.9**t)) / (np.sqrt(v[k] / (1 - 0.999**t)) + eps)
+        for k in ref:
+            np.testing.assert_allclose(params[k], ref[k], rtol=1e-5, atol=1e-6)
+    # with no gradient, growth alone brings every nonzero row to unit norm
+    h = Hyper.create(1, lr=0.1, weight_decay=-1.0)
+    opt, W = optimizer(h, cfg), jnp.asarray([[0.1, 0.0], [0.0, 3.0]], jnp.float32)
+    state, zero = opt.init(W), jnp.zeros((2, 2))
+    for _ in range(400):
+        updates, state = opt.update(zero, state, W)
+        W = optax.apply_updates(W, updates)
+    np.testing.assert_allclose(np.linalg.norm(W, axis=1), [1.0, 1.0], rtol=1e-3)
 
 
 def test_schedules():

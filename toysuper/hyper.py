@@ -28,9 +28,9 @@ class Hyper:
       feature_probability: (n_features,) density p_i = 1 - S_i of each feature.
       importance: (n_features,) loss weight I_i of each feature.
       lr: () peak learning rate.
-      weight_decay: () decoupled (AdamW) weight decay; negative values grow the weights
-        instead ("growth", as in Liu, Liu and Gore 2025, "Superposition yields robust neural
-        scaling").
+      weight_decay: () decoupled (AdamW) weight decay; a negative value is the "growth" of Liu,
+        Liu and Gore 2025, pulling each row of W towards unit norm
+        (`toysuper.training.decoupled_weight_decay`).
       seed: () int, the model's seed; its PRNG key derives from this alone.
       dataset_size: () int, T, the points of the fixed training set this model trains on
         (objective `FixedDataset` only; 0 there means the dataset's whole capacity).

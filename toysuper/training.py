@@ -73,9 +73,33 @@ def learning_rate_schedule(lr, cfg: TrainConfig) -> optax.Schedule:
 
 
 def optimizer(hyper: Hyper, cfg: TrainConfig) -> optax.GradientTransformation:
-    """AdamW with every value explicit (PyTorch semantics: decay scaled by the scheduled lr)."""
-    return optax.adamw(learning_rate_schedule(hyper.lr, cfg), b1=cfg.b1, b2=cfg.b2, eps=cfg.eps,
-                       weight_decay=hyper.weight_decay)
+    """AdamW with every value explicit (PyTorch semantics: decay scaled by the scheduled lr),
+    its decay term `decoupled_weight_decay` (of either sign)."""
+    return optax.chain(optax.scale_by_adam(b1=cfg.b1, b2=cfg.b2, eps=cfg.eps),
+                       decoupled_weight_decay(hyper.weight_decay, cfg.eps),
+                       optax.scale_by_learning_rate(learning_rate_schedule(hyper.lr, cfg)))
+
+
+def decoupled_weight_decay(weight_decay, eps: float) -> optax.GradientTransformation:
+    """AdamW's decoupled decay term, added to the updates before the learning rate scales them.
+
+    weight_decay >= 0: weight_decay * p on every parameter, as `torch.optim.AdamW` (and
+    `optax.adamw`, to the same bits). weight_decay < 0, the "growth" of Liu, Liu and Gore 2025
+    ("Superposition yields robust neural scaling", their AdamW): |weight_decay| * p *
+    (1 - 1 / (||p_row|| + eps)) on parameters of two or more axes, pulling each row (a feature's
+    direction W_i) towards unit norm, and nothing on vectors (biases). `weight_decay` may be
+    traced, so one sweep spans both signs.
+    """
+    def term(p):
+        if p.ndim < 2:
+            return jnp.where(weight_decay >= 0, weight_decay * p, 0.0)
+        norm = jnp.linalg.norm(p, axis=-1, keepdims=True) + eps
+        return jnp.where(weight_decay >= 0, weight_decay * p, -weight_decay * p * (1 - 1 / norm))
+
+    def update(updates, state, params):
+        return jax.tree.map(lambda g, p: g + term(p), updates, params), state
+
+    return optax.GradientTransformation(lambda params: optax.EmptyState(), update)
 
 
 def init_state(key: jax.Array, hyper: Hyper, model_cfg: ModelConfig,
