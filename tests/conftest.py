@@ -42,3 +42,19 @@ def interrupting():
         return wrapper
 
     return make
+
+
+@pytest.fixture
+def stand_in_slurm(tmp_path, monkeypatch):
+    """Stand-ins for Slurm's srun and sbatch on PATH: sbatch copies the script it is given to
+    the returned path and answers "Submitted batch job 4242", so submitit submits without a
+    cluster and the test reads what Slurm would have received."""
+    bin_dir, submitted = tmp_path / "slurm-bin", tmp_path / "submitted.sh"
+    bin_dir.mkdir()
+    (bin_dir / "srun").write_text("#!/bin/sh\nexit 0\n")
+    (bin_dir / "sbatch").write_text(
+        f"#!/bin/sh\ncp \"$1\" {submitted}\necho Submitted batch job 4242\n")
+    for tool in ("srun", "sbatch"):
+        (bin_dir / tool).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return submitted

@@ -196,24 +196,16 @@ def test_launcher_settings_are_checked():
         Launcher("local", partition="gpu")
 
 
-def test_a_slurm_launch_submits_one_job_array(tmp_path, monkeypatch):
+def test_a_slurm_launch_submits_one_job_array(tmp_path, stand_in_slurm):
     """Without a cluster: stand-ins for srun and sbatch record what Slurm would receive, one
     sbatch script for the whole array, with the launcher's settings."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "srun").write_text("#!/bin/sh\nexit 0\n")
-    (bin_dir / "sbatch").write_text(
-        f"#!/bin/sh\ncp \"$1\" {tmp_path}/submitted.sh\necho Submitted batch job 4242\n")
-    for tool in ("srun", "sbatch"):
-        (bin_dir / tool).chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     launcher = Launcher("slurm", tasks=2, partition="gpu", gpus_per_task=2, cpus_per_task=8,
                         time_minutes=90, slurm={"account": "tms"})
     submission = submit(SWEEP, tmp_path / "out", launcher, chunk_size=3)
     assert submission.chunk_size == 4  # a multiple of each task's 2 GPUs
     assert submission.shares == [[(0, 4), (8, 12)], [(4, 8)]]
     assert [job.job_id for job in submission.jobs] == ["4242_0", "4242_1"]
-    script = (tmp_path / "submitted.sh").read_text()
+    script = stand_in_slurm.read_text()
     for line in ("--array=0-1%2", "--partition=gpu", "--gpus-per-node=2", "--cpus-per-task=8",
                  "--time=90", "--account=tms", "--signal=USR2@", "--job-name=toysuper"):
         assert f"#SBATCH {line}" in script, line

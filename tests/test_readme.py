@@ -16,22 +16,14 @@ def test_python_quick_start_runs_verbatim(tmp_path):
     assert (tmp_path / "intro.png").stat().st_size > 10_000
 
 
-def test_every_other_python_example_runs(tmp_path, monkeypatch):
+def test_every_other_python_example_runs(tmp_path, monkeypatch, stand_in_slurm):
     """The README's other Python blocks (configs of each objective, a Slurm submission) are
     complete and valid. The Slurm one runs against stand-in srun and sbatch programs, which
     record the array script instead of queueing it."""
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)[1:]
     assert blocks
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "srun").write_text("#!/bin/sh\nexit 0\n")
-    (bin_dir / "sbatch").write_text(
-        f"#!/bin/sh\ncp \"$1\" {tmp_path}/submitted.sh\necho Submitted batch job 7\n")
-    for tool in ("srun", "sbatch"):
-        (bin_dir / tool).chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.chdir(tmp_path)
     for code in blocks:
         exec(compile(code, "README.md", "exec"), {})
-    script = (tmp_path / "submitted.sh").read_text()
+    script = stand_in_slurm.read_text()
     assert "#SBATCH --array=0-15%16" in script and "#SBATCH --partition=gpu" in script
