@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import math
 import os
 import socket
@@ -187,7 +188,7 @@ class Submission:
     meta: dict | None = None
     poll_seconds: float = 2.0  # how often `wait` reads the tasks' progress
 
-    @property
+    @functools.cached_property
     def store(self) -> ChunkStore:
         return ChunkStore(self.out, self.sweep.config_hash())
 

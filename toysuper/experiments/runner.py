@@ -24,6 +24,7 @@ from pathlib import Path
 
 import jax
 
+from toysuper.checkpoint import read_json
 from toysuper.experiments import FIDELITIES, REGISTRY, get_experiment
 from toysuper.experiments.base import sweep_parts
 from toysuper.experiments.report import blocks, to_html, to_markdown
@@ -159,10 +160,7 @@ def combined_hash(parts: dict) -> str:
 
 
 def _read_metrics(out: Path) -> dict:
-    try:
-        return json.loads((out / METRICS_FILE).read_text())
-    except (OSError, ValueError):
-        return {}
+    return read_json(out / METRICS_FILE) or {}
 
 
 def reproduce(fidelity: str = "quick", out: str | Path = "results",
