@@ -14,9 +14,9 @@
 # ---
 
 # %% [markdown]
-# # Beyond the papers: exact losses, universality, sparse autoencoders
+# # Beyond the papers: exact losses, universality, SAEs, scaling laws, Bayesian phases
 #
-# Three extensions, each a registered experiment (`toysuper list` marks them "Beyond"):
+# Five extensions, each a registered experiment (`toysuper list` marks them "Beyond"):
 #
 # - `exact_loss`: noise-free training on the expected loss itself. The 2-features-in-1 phase
 #   diagram without sampling noise, and the regular k-gon critical points of the one-hot model
@@ -25,9 +25,14 @@
 #   permutations of equally important features.
 # - `sae_recovery`: sparse autoencoders trained on toy models' hidden activations, with the
 #   same sweep engine, and how well they recover the true feature directions.
+# - `scaling_law`: loss against width under power-law feature frequencies, in strong and weak
+#   superposition (Liu, Liu and Gore 2025).
+# - `bayesian_phase`: local learning coefficients by SGLD, the Bayesian phase transition of
+#   the one-hot model, and SGD's passage through k-gons (Chen et al. 2023).
 #
 # To stay quick in CI this notebook runs `exact_loss` at quick fidelity (about 30 s on 2 CPU
-# cores), one of the two universality settings and the m=2 part of the SAE experiment; results
+# cores), one of the two universality settings, the m=2 part of the SAE experiment and small
+# versions of the last two; results
 # are reused from `../results/NAME` (or `$TOYSUPER_RESULTS/NAME`).
 
 # %%
@@ -39,11 +44,13 @@ from IPython.display import Markdown, display
 
 import toysuper as ts
 from toysuper.analysis.onehot import kgon_critical_point
-from toysuper.experiments import sae_recovery, universality
+from toysuper.experiments import bayesian_phase, sae_recovery, scaling_law, universality
 from toysuper.experiments.report import claims_table
 from toysuper.experiments.runner import redraw, run_experiment
 from toysuper.objectives.population import population_losses
+from toysuper.plotting.bayesian_phase import plot_bayesian_phase, plot_sgd_trajectories
 from toysuper.plotting.dictionary import plot_sae_directions
+from toysuper.plotting.scaling import plot_scaling
 from toysuper.plotting.universality import plot_universality
 
 RESULTS = Path(os.environ.get("TOYSUPER_RESULTS", "../results"))
@@ -145,3 +152,50 @@ if (RESULTS / "sae_recovery" / "sae" / "result.nc").exists():
         display(figure)
 else:
     print("not run yet: toysuper run sae_recovery --out results/sae_recovery")
+
+# %% [markdown]
+# ## Superposition and neural scaling (Liu, Liu and Gore 2025)
+# n features with frequencies p_i proportional to i^-alpha (summing to 1), magnitudes U[0, 2]
+# (`FreshBatches(magnitude=2.0)`). Negative weight decay pulls every row of W towards unit norm
+# (strong superposition); positive weight decay lets rare features die (weak). One part per
+# width (a static shape); alpha and weight decay are traced axes. Here n = 100 and three widths,
+# 3,000 steps (`toysuper run scaling_law` trains n = 200, five widths, 10,000 steps).
+
+# %%
+small = scaling_law.Fidelity(n_features=100, widths=(4, 6, 10), alphas=(1.25, 1.75),
+                             weight_decays=(-1.0, 0.1111), batch_size=128, steps=3000,
+                             warmup_steps=300)
+results = {part: ts.run_sweep(sweep, out=RESULTS / "notebook_07" / f"scaling_{part}",
+                              progress=False)
+           for part, sweep in scaling_law.sweeps_at(small).items()}
+metrics, claims, data = scaling_law.analyse(results)
+for a, alpha in enumerate(data["alpha"]):
+    print(f"alpha {alpha:g}: loss exponent {data['exponent'][a, 0]:.2f} (strong), "
+          f"{data['exponent'][a, 1]:.2f} (weak); represented at m = 10: "
+          f"{data['phi'][a, 0, -1]:.0%} and {data['phi'][a, 1, -1]:.0%}")
+
+# %%
+plot_scaling(data)
+
+# %% [markdown]
+# ## Dynamical versus Bayesian phase transitions (Chen et al. 2023)
+# Six one-hot features in two dimensions. The posterior's preference between critical points
+# follows their free energy n L + lambda log n; lambda, the local learning coefficient, is
+# estimated by SGLD at the analytic k-gons (`toysuper.analysis.llc`, vmapped over chains and
+# points). SGD runs on n training points (`OneHotDataset`, `TrainConfig(optimizer="sgd")`)
+# show which k-gons training passes through. Here 8 seeds at two sizes and short chains.
+
+# %%
+sgd = ts.run_sweep(bayesian_phase.sgd_sweep([200, 1000], 20_000, 8, 0),
+                   out=RESULTS / "notebook_07" / "bayesian_sgd", progress=False)
+short = bayesian_phase.Fidelity(seeds=8, steps=20_000, chains=2, burn_in=500, draws=2000)
+metrics, claims, data = bayesian_phase.analyse({"sgd": sgd}, short)
+print("LLC estimates:", metrics["llc"])
+print("5-gon -> 6-gon crossing:", metrics["crossing_5_to_6"])
+display(Markdown("\n".join(claims_table([c.to_dict() for c in claims]))))
+
+# %%
+plot_bayesian_phase(data)
+
+# %%
+plot_sgd_trajectories(data)

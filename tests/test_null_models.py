@@ -18,7 +18,7 @@ from toysuper.experiments.runner import run_experiment
 IN_CI = ("intro", "phase_2in1", "phase_3in2")  # their quick results are trained for other tests
 ELSEWHERE = ("sparsity_sweep", "geometry", "tetrahedra", "perturb_feature", "correlated",
              "dynamics", "adversarial", "privileged_basis", "absolute_value", "double_descent",
-             "exact_loss", "universality", "sae_recovery")
+             "exact_loss", "universality", "sae_recovery", "scaling_law", "bayesian_phase")
 
 
 def claims_on_noise(name: str, out) -> list:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         FixedDataset,
         FreshBatches,
         Objective,
+        OneHotDataset,
         OneHotLoss,
         PopulationLoss,
         SourceModels,
@@ -41,6 +42,7 @@ _HOMES = {
     "MODEL_KINDS": "models", "ModelConfig": "models", "ModelKind": "models",
     "register_kind": "models", "AdversarialBatches": "objectives", "FixedDataset": "objectives",
     "FreshBatches": "objectives", "Objective": "objectives", "OneHotLoss": "objectives",
+    "OneHotDataset": "objectives",
     "PopulationLoss": "objectives", "SourceModels": "objectives",
     "SparseAutoencoderTraining": "objectives", "Result": "results", "load": "results",
     "run_sweep": "run", "train": "training", "Launcher": "launch", "launch_sweep": "launch",
@@ -61,7 +63,8 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "MODEL_KINDS", "AdversarialBatches", "Axis", "FeatureSets", "FixedDataset", "FreshBatches",
-    "Hyper", "Launcher", "ModelConfig", "ModelKind", "Objective", "OneHotLoss", "PopulationLoss",
+    "Hyper", "Launcher", "ModelConfig", "ModelKind", "Objective", "OneHotDataset", "OneHotLoss",
+    "PopulationLoss",
     "Result", "SourceModels", "SparseAutoencoderTraining", "Sweep", "TrainConfig", "__version__",
     "decaying_importance", "launch_sweep", "load", "power_space", "register_kind", "run_sweep",
     "train",

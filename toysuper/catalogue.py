@@ -63,4 +63,11 @@ CATALOGUE: dict[str, Entry] = {
     "sae_recovery": Entry("Beyond: Sharkey et al. 2022",
               "sparse autoencoders on toy-model activations: recovery of the true features "
               "against sparsity and dictionary size", extension=True),
+    "scaling_law": Entry("Beyond: Liu, Liu & Gore 2025",
+              "superposition yields neural scaling: loss against width under power-law "
+              "feature frequencies, strong (growth) versus weak (weight decay) superposition",
+              extension=True),
+    "bayesian_phase": Entry("Beyond: Chen et al. 2023",
+              "dynamical versus Bayesian phase transitions of the one-hot TMS (c=6, r=2): "
+              "LLCs by SGLD, the free-energy transition, SGD's k-gon plateaus", extension=True),
 }

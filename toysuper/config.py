@@ -13,10 +13,14 @@ from __future__ import annotations
 import dataclasses
 import itertools
 
+from toysuper.models import INIT_SCHEMES
 from toysuper.objectives import OBJECTIVE_KEYS, FreshBatches, Objective, from_config
 from toysuper.validate import is_int, require
 
 SCHEDULES = ("constant", "linear", "warmup_cosine")
+OPTIMIZERS = ("adamw", "sgd")
+OPTIONAL_FIELDS = {"snapshot_steps": (), "final_lr_fraction": 0.0, "decay_biases": True,
+                   "optimizer": "adamw", "init": "kind"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,9 +33,19 @@ class TrainConfig:
       log_every: the loss history holds the mean training loss of each window of this many steps.
       schedule: learning-rate schedule, one of `SCHEDULES` (constant: lr; linear: lr decays
         linearly to 0 at `steps`; warmup_cosine: linear warmup from 0 over `warmup_steps`, then
-        cosine decay to 0 at `steps`, as in Henighan et al. 2023).
+        cosine decay to `final_lr_fraction` * lr at `steps`, as in Henighan et al. 2023).
       warmup_steps: used by warmup_cosine only.
-      b1, b2, eps: AdamW moments and epsilon (PyTorch's defaults, set explicitly).
+      final_lr_fraction: where warmup_cosine ends, as a fraction of the peak lr (0: Henighan
+        et al. 2023; 0.05: Liu, Liu and Gore 2025).
+      decay_biases: whether the decoupled weight decay acts on the biases too (True: PyTorch's
+        AdamW on every parameter, as the TMS notebook; False: on W alone, as Liu, Liu and Gore).
+      optimizer: one of `OPTIMIZERS`: "adamw" (TMS; Henighan et al.) or "sgd", plain
+        stochastic gradient descent with the same decoupled decay (Chen et al. 2023).
+      init: the initialisation, one of `toysuper.models.INIT_SCHEMES`: "kind", the model
+        kind's own (Xavier-normal W, zero bias for the tied kinds; TMS), or "unit_rows",
+        W ~ N(0, 1/m) and b ~ N(0, 1) (Liu, Liu and Gore 2025; tied kinds only).
+      b1, b2, eps: AdamW moments and epsilon (PyTorch's defaults, set explicitly); sgd uses
+        eps alone, in the decay's row norm.
       snapshot_steps: steps after which the parameters are recorded inside the compiled loop
         (0 = the initialisation), strictly increasing, each <= steps; results then hold
         `W_snapshots` etc. with a `snapshot` dim (TMS section 7, learning dynamics).
@@ -45,6 +59,10 @@ class TrainConfig:
     log_every: int = 100
     schedule: str = "constant"
     warmup_steps: int = 0
+    final_lr_fraction: float = 0.0
+    decay_biases: bool = True
+    optimizer: str = "adamw"
+    init: str = "kind"
     b1: float = 0.9
     b2: float = 0.999
     eps: float = 1e-8
@@ -61,6 +79,14 @@ class TrainConfig:
                 f"one of {', '.join(SCHEDULES)}")
         require(is_int(self.warmup_steps) and 0 <= self.warmup_steps <= self.steps,
                 "warmup_steps", self.warmup_steps, f"an integer in [0, steps={self.steps}]")
+        require(0 <= self.final_lr_fraction <= 1, "final_lr_fraction", self.final_lr_fraction,
+                "a number in [0, 1]")
+        require(self.optimizer in OPTIMIZERS, "optimizer", self.optimizer,
+                f"one of {', '.join(OPTIMIZERS)}")
+        require(self.init in INIT_SCHEMES, "init", self.init,
+                f"one of {', '.join(INIT_SCHEMES)}")
+        require(isinstance(self.decay_biases, bool), "decay_biases", self.decay_biases,
+                "True or False")
         require(0 <= self.b1 < 1, "b1", self.b1, "a number in [0, 1)")
         require(0 <= self.b2 < 1, "b2", self.b2, "a number in [0, 1)")
         require(self.eps > 0, "eps", self.eps, "a number > 0")
@@ -78,11 +104,14 @@ class TrainConfig:
         return dataclasses.replace(self, objective=self.objective.static())
 
     def to_dict(self) -> dict:
-        """JSON-able fields: the common ones (snapshot steps only when set) and the objective's
-        entries (`Objective.to_dict`), so configs keep the hash they had before objectives."""
+        """JSON-able fields: the common ones (snapshot steps, final_lr_fraction, decay_biases,
+        optimizer and init only when not their defaults) and the objective's entries
+        (`Objective.to_dict`), so configs keep the hash they had before these fields."""
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-             if f.name not in ("snapshot_steps", "objective")}
-        if self.snapshot_steps:
+             if f.name not in OPTIONAL_FIELDS and f.name != "objective"}
+        d |= {name: getattr(self, name) for name, default in OPTIONAL_FIELDS.items()
+              if getattr(self, name) != default}
+        if "snapshot_steps" in d:
             d["snapshot_steps"] = list(self.snapshot_steps)
         return d | self.objective.to_dict()
 

@@ -85,6 +85,21 @@ def init_tied(key: jax.Array, cfg: ModelConfig) -> TiedParams:
                       b=jnp.zeros(cfg.n_features, jnp.float32))
 
 
+INIT_SCHEMES = ("kind", "unit_rows")
+
+
+def init_params(key: jax.Array, cfg: ModelConfig, scheme: str = "kind"):
+    """A model's initial parameters: the kind's own `init` ("kind"; Xavier-normal for the tied
+    kinds), or "unit_rows", W ~ N(0, 1/m) (rows of expected squared norm 1) and b ~ N(0, 1),
+    as Liu, Liu and Gore 2025 (tied kinds only)."""
+    if scheme == "kind":
+        return MODEL_KINDS[cfg.kind].init(key, cfg)
+    k_w, k_b = jax.random.split(key)
+    return TiedParams(W=jax.random.normal(k_w, (cfg.n_features, cfg.n_hidden), jnp.float32)
+                      / jnp.sqrt(cfg.n_hidden),
+                      b=jax.random.normal(k_b, (cfg.n_features,), jnp.float32))
+
+
 def init_mlp(key: jax.Array, cfg: ModelConfig) -> MLPParams:
     """Xavier-normal W and W_out (independent draws), zero bias."""
     k_in, k_out = jax.random.split(key)

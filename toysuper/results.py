@@ -84,6 +84,7 @@ TRAINING_MODULES = ("validate", "data", "sae", "models", "attacks", "hyper", "ob
 EQUIVALENT_TRAINING_CODE = frozenset({
     "126ae12904947692",  # before the objectives seam (0.2)
     "0ab15658a8bd427a",  # 0.3, before the multi-process fixes to the chunk loop
+    "6f327e3f40ef6333",  # 0.4, before the optional schedule floor, optimizer and magnitude
 })
 
 

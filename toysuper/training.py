@@ -26,7 +26,7 @@ from jaxtyping import Array, Float
 
 from toysuper.config import TrainConfig
 from toysuper.hyper import Hyper
-from toysuper.models import MODEL_KINDS, ModelConfig
+from toysuper.models import ModelConfig, init_params
 
 
 @struct.dataclass
@@ -68,19 +68,24 @@ def learning_rate_schedule(lr, cfg: TrainConfig) -> optax.Schedule:
     # a traced lr; the same schedule joined from its two parts can.
     return optax.join_schedules(
         [optax.linear_schedule(0.0, lr, cfg.warmup_steps),
-         optax.cosine_decay_schedule(lr, max(1, cfg.steps - cfg.warmup_steps), alpha=0.0)],
+         optax.cosine_decay_schedule(lr, max(1, cfg.steps - cfg.warmup_steps),
+                                     alpha=cfg.final_lr_fraction)],
         [cfg.warmup_steps])
 
 
 def optimizer(hyper: Hyper, cfg: TrainConfig) -> optax.GradientTransformation:
     """AdamW with every value explicit (PyTorch semantics: decay scaled by the scheduled lr),
-    its decay term `decoupled_weight_decay` (of either sign)."""
-    return optax.chain(optax.scale_by_adam(b1=cfg.b1, b2=cfg.b2, eps=cfg.eps),
-                       decoupled_weight_decay(hyper.weight_decay, cfg.eps),
+    its decay term `decoupled_weight_decay` (of either sign); "sgd": the same without Adam's
+    scaling of the gradient."""
+    direction = ([optax.scale_by_adam(b1=cfg.b1, b2=cfg.b2, eps=cfg.eps)]
+                 if cfg.optimizer == "adamw" else [])
+    return optax.chain(*direction,
+                       decoupled_weight_decay(hyper.weight_decay, cfg.eps, cfg.decay_biases),
                        optax.scale_by_learning_rate(learning_rate_schedule(hyper.lr, cfg)))
 
 
-def decoupled_weight_decay(weight_decay, eps: float) -> optax.GradientTransformation:
+def decoupled_weight_decay(weight_decay, eps: float, biases: bool = True
+                           ) -> optax.GradientTransformation:
     """AdamW's decoupled decay term, added to the updates before the learning rate scales them.
 
     weight_decay >= 0: weight_decay * p on every parameter, as `torch.optim.AdamW` (and
@@ -88,10 +93,13 @@ def decoupled_weight_decay(weight_decay, eps: float) -> optax.GradientTransforma
     ("Superposition yields robust neural scaling", their AdamW): |weight_decay| * p *
     (1 - 1 / (||p_row|| + eps)) on parameters of two or more axes, pulling each row (a feature's
     direction W_i) towards unit norm, and nothing on vectors (biases). `weight_decay` may be
-    traced, so one sweep spans both signs.
+    traced, so one sweep spans both signs. `biases=False` leaves vectors undecayed for either
+    sign (Liu, Liu and Gore decay W alone).
     """
     def term(p):
         if p.ndim < 2:
+            if not biases:
+                return jnp.zeros_like(p)
             return jnp.where(weight_decay >= 0, weight_decay * p, 0.0)
         norm = jnp.linalg.norm(p, axis=-1, keepdims=True) + eps
         return jnp.where(weight_decay >= 0, weight_decay * p, -weight_decay * p * (1 - 1 / norm))
@@ -108,7 +116,7 @@ def init_state(key: jax.Array, hyper: Hyper, model_cfg: ModelConfig,
     (or where the objective says, e.g. a fixed dataset's `hyper.dataset_seed`)."""
     init_key, data_key = jax.random.split(key)
     data_key = train_cfg.objective.data_key(data_key, hyper)
-    params = MODEL_KINDS[model_cfg.kind].init(init_key, model_cfg)
+    params = init_params(init_key, model_cfg, train_cfg.init)
     step = jnp.zeros((), jnp.int32)
     snapshots = None
     if train_cfg.snapshot_steps:

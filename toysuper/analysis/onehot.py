@@ -11,6 +11,8 @@ the feature's mean share); `kgon_critical_point` finds (l, c).
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -39,6 +41,12 @@ def dead_bias(n_features: int) -> float:
 
 
 def kgon_critical_point(k: int, n_features: int, steps: int = 200) -> dict[str, float]:
+    """`_kgon_critical_point`, computed once per (k, n, steps); a new dict each call."""
+    return dict(_kgon_critical_point(k, n_features, steps))
+
+
+@functools.cache
+def _kgon_critical_point(k: int, n_features: int, steps: int = 200) -> dict[str, float]:
     """The regular k-gon critical point of `one_hot_loss` (m = 2, importance 1).
 
     Minimises the loss over the k-gon's norm l and bias c (dead features at `dead_bias`) with
@@ -79,3 +87,61 @@ def hessian_spectrum(params: TiedParams) -> np.ndarray:
     flat, unravel = ravel_pytree(params)
     hessian = jax.hessian(lambda v: one_hot_params_loss(unravel(v)))(flat)
     return np.linalg.eigvalsh(np.asarray(hessian, np.float64))
+
+
+# Theoretical LLCs at c = 6 (Chen et al. 2023): the 6-gon (3c - 1) / 2 = 8.5; the 5-gon whose
+# dead feature has a negative bias, 7; the 5+ (its dead bias 1 / (2c) > 0), 8.5.
+THEORY_LLC_C6 = {(5, 0): 7.0, (5, 1): 8.5, (6, 0): 8.5}
+
+
+def kgon_phase(k: int, positive_dead: int, n_features: int) -> TiedParams:
+    """The k^(sigma+) critical point of Chen et al. 2023: a regular k-gon at its optimal (l, c)
+    beside n - k dead features, `positive_dead` = sigma of them with the bias 1/(2n) > 0 and the
+    rest with -1/(2n) (any bias <= 0 gives the same loss: their output stays 0)."""
+    if not 0 <= positive_dead <= n_features - k:
+        raise ValueError(f"positive_dead={positive_dead!r} is invalid: an integer in "
+                         f"[0, n_features - k = {n_features - k}]")
+    cp = kgon_critical_point(k, n_features)
+    point = kgon(k, n_features, cp["norm"], cp["bias"], cp["dead_bias"])
+    dead = np.arange(n_features) >= k + positive_dead
+    return point.replace(b=jnp.where(jnp.asarray(dead), -cp["dead_bias"], point.b))
+
+
+def kgon_phases(n_features: int, ks=(4, 5, 6)) -> dict[tuple[int, int], dict]:
+    """Every k^(sigma+) critical point for k in `ks`: {(k, sigma): {"loss", "prior"}}, with its
+    exact loss and the prior term ||w||^2 / 2 of the free energy (a standard normal prior),
+    taken where the flat direction of each negative dead bias meets 0, as the paper does."""
+    out = {}
+    for k in ks:
+        for sigma in range(n_features - k + 1):
+            point = kgon_phase(k, sigma, n_features)
+            b = jnp.where(jnp.arange(n_features) >= k, jnp.maximum(point.b, 0.0), point.b)
+            out[(k, sigma)] = {"loss": float(one_hot_params_loss(point)),
+                               "prior": float(0.5 * (jnp.sum(point.W**2) + jnp.sum(b**2)))}
+    return out
+
+
+def phase_of(W: np.ndarray, b: np.ndarray, threshold: float = 0.5,
+             irregularity: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
+    """(k, sigma) of models W (..., n, 2), b (..., n): k features with ||W_i|| > threshold whose
+    directions form a k-gon (every angle between neighbours within `irregularity` x 2 pi / k of
+    2 pi / k), and sigma of the others with a positive bias; k = -1 where the represented
+    features are no polygon of at least 3 sides (or a parameter is not finite).
+
+    Example:
+      >>> phase_of(np.asarray(kgon_phase(5, 1, 6).W), np.asarray(kgon_phase(5, 1, 6).b))  # (5, 1)
+    """
+    W, b = np.asarray(W, np.float64), np.asarray(b, np.float64)
+    norms = np.linalg.norm(W, axis=-1)
+    represented = norms > threshold
+    k = represented.sum(-1)
+    angles = np.where(represented, np.arctan2(W[..., 1], W[..., 0]), np.inf)
+    ordered = np.sort(angles, axis=-1)  # the represented ones first, then inf
+    first = ordered[..., :1]
+    wrapped = np.where(np.isfinite(ordered), ordered, first + 2 * np.pi)
+    gaps = np.diff(np.concatenate([wrapped, first + 2 * np.pi], -1), axis=-1)
+    slot = np.arange(W.shape[-2])
+    ideal = 2 * np.pi / np.maximum(k, 1)[..., None]
+    off = np.where(slot < k[..., None], np.abs(gaps - ideal) / ideal, 0.0)
+    regular = (k >= 3) & np.all(off <= irregularity, -1) & np.all(np.isfinite(W), (-2, -1))
+    return np.where(regular, k, -1), ((~represented) & (b > 0)).sum(-1)

@@ -3,6 +3,7 @@
 from toysuper.experiments import (
     absolute_value,
     adversarial,
+    bayesian_phase,
     correlated,
     double_descent,
     dynamics,
@@ -13,6 +14,7 @@ from toysuper.experiments import (
     phase,
     privileged_basis,
     sae_recovery,
+    scaling_law,
     sparsity_sweep,
     tetrahedra,
     universality,
@@ -27,7 +29,8 @@ REGISTRY: dict[str, Experiment] = {
                         privileged_basis.EXPERIMENT,
                         absolute_value.EXPERIMENT, double_descent.EXPERIMENT,
                         exact_loss.EXPERIMENT, universality.EXPERIMENT,
-                        sae_recovery.EXPERIMENT)
+                        sae_recovery.EXPERIMENT, scaling_law.EXPERIMENT,
+                        bayesian_phase.EXPERIMENT)
 }
 
 

@@ -7,6 +7,8 @@
                                                                             dataset_seed
     PopulationLoss              the exact expected loss, by quadrature      -
     OneHotLoss                  the exact loss over one-hot inputs (C+23)   -
+    OneHotDataset               a minibatch of a fixed one-hot set (C+23)   dataset_size,
+                                                                            dataset_seed
     SparseAutoencoderTraining   an SAE's loss on toy models' activations    l1_coefficient,
                                                                             active_latents,
                                                                             dictionary_size,
@@ -18,7 +20,7 @@ from toysuper.hyper import COMMON_FIELDS, HYPER_FIELDS
 from toysuper.objectives.adversarial import AdversarialBatches
 from toysuper.objectives.base import Objective
 from toysuper.objectives.fixed_dataset import FixedDataset
-from toysuper.objectives.one_hot import OneHotLoss
+from toysuper.objectives.one_hot import OneHotDataset, OneHotLoss
 from toysuper.objectives.population import PopulationLoss
 from toysuper.objectives.sampled import FreshBatches
 from toysuper.objectives.sparse_autoencoder import SourceModels, SparseAutoencoderTraining
@@ -27,11 +29,13 @@ from toysuper.validate import require
 # the order `from_config` tries them in: registered ones first, FreshBatches (which reads any
 # entries) last
 BUILT_IN_OBJECTIVES: tuple[type[Objective], ...] = (
-    SparseAutoencoderTraining, FixedDataset, PopulationLoss, OneHotLoss, AdversarialBatches,
+    SparseAutoencoderTraining, FixedDataset, PopulationLoss, OneHotLoss, OneHotDataset,
+    AdversarialBatches,
     FreshBatches)
 OBJECTIVES: list[type[Objective]] = list(BUILT_IN_OBJECTIVES)
+# config entries that describe the objective (built-in ones)
 OBJECTIVE_KEYS = {"source", "dataset", "exact_loss", "exact_resolution", "adversarial",
-                  "feature_sets"}  # config entries that describe the objective (built-in ones)
+                  "feature_sets", "magnitude", "one_hot_dataset"}
 
 
 def register_objective(cls: type[Objective], keys: tuple[str, ...]) -> None:
@@ -71,7 +75,8 @@ def register_objective(cls: type[Objective], keys: tuple[str, ...]) -> None:
 _REGISTERED_KEYS: dict[str, tuple[str, ...]] = {}  # module.qualname of a registered class -> keys
 # TrainConfig's own fields (tests/test_objectives.py checks the list), which no objective may use
 TRAIN_CONFIG_KEYS = frozenset({"steps", "batch_size", "log_every", "schedule", "warmup_steps",
-                               "b1", "b2", "eps", "snapshot_steps", "objective"})
+                               "final_lr_fraction", "decay_biases", "optimizer", "init", "b1", "b2",
+                               "eps", "snapshot_steps", "objective"})
 
 
 def from_config(entries: dict) -> Objective:
@@ -104,6 +109,7 @@ def field_owners() -> dict[str, list[str]]:
 
 
 __all__ = ["BUILT_IN_OBJECTIVES", "OBJECTIVES", "OBJECTIVE_KEYS", "AdversarialBatches",
-           "FixedDataset", "FreshBatches", "Objective", "OneHotLoss", "PopulationLoss",
+           "FixedDataset", "FreshBatches", "Objective", "OneHotDataset", "OneHotLoss",
+           "PopulationLoss",
            "SourceModels", "SparseAutoencoderTraining", "field_owners", "from_config",
            "objective_fingerprint", "register_objective"]

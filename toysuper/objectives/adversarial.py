@@ -45,5 +45,5 @@ class AdversarialBatches(FreshBatches):
 
     @classmethod
     def from_dict(cls, d: dict) -> AdversarialBatches | None:
-        return (cls(d.get("feature_sets")) if cls is AdversarialBatches and d.get("adversarial")
-                else None)
+        return (cls(d.get("feature_sets"), d.get("magnitude", 1.0))
+                if cls is AdversarialBatches and d.get("adversarial") else None)

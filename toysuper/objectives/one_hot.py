@@ -21,11 +21,15 @@ from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+import numpy as np
+from jaxtyping import Array, Float, Int
 
+from toysuper.data import dataset_keys
 from toysuper.models import ModelConfig, TiedParams
 from toysuper.objectives.base import Objective, Values
-from toysuper.validate import require
+from toysuper.validate import is_int, require
+
+TRAINING, HELD_OUT = 0, 1  # the two streams of a dataset seed's keys
 
 FLAT_SLOPE = 1e-8  # |a| below which a mu + c counts as constant
 
@@ -111,3 +115,93 @@ class OneHotLoss(Objective):
     @classmethod
     def from_dict(cls, d: dict) -> OneHotLoss | None:
         return cls() if d.get("exact_loss") == "one_hot" else None
+
+
+def one_hot_points(key: jax.Array, n_features: int, size: int
+                   ) -> tuple[Int[Array, " point"], Float[Array, " point"]]:
+    """`size` one-hot inputs x = mu e_i: feature i uniform over the n features, mu ~ U[0, 1).
+
+    Returns:
+      (feature (size,) int32, magnitude (size,) float32).
+    """
+    k_feature, k_magnitude = jax.random.split(key)
+    return (jax.random.randint(k_feature, (size,), 0, n_features),
+            jax.random.uniform(k_magnitude, (size,)))
+
+
+def one_hot_points_loss(W: Float[Array, "feature hidden"], b: Float[Array, " feature"],
+                        feature: Int[Array, " point"], magnitude: Float[Array, " point"],
+                        weight: Float[Array, " point"] | None = None,
+                        importance: Float[Array, " feature"] | None = None) -> Float[Array, ""]:
+    """sum_points weight * ||x - ReLU(x W W^T + b)||^2_I over one-hot points x = mu e_i, from
+    the rows G_i of W W^T alone (the (points, n) batch is never formed densely).
+
+    Args:
+      W: (n, m); b: (n,); feature, magnitude: (points,) the points (`one_hot_points`).
+      weight: (points,) each point's weight (default 1 / points: the mean).
+      importance: (n,) weights I_j of the squared errors (default 1).
+    """
+    n = W.shape[0]
+    importance = jnp.ones(n) if importance is None else jnp.asarray(importance)
+    weight = (jnp.full(feature.shape, 1 / feature.shape[0]) if weight is None else weight)
+    rows = (W[feature] @ W.T) * magnitude[:, None] + b  # (points, n)
+    target = magnitude[:, None] * jax.nn.one_hot(feature, n)
+    errors = jnp.sum(importance * (target - jax.nn.relu(rows)) ** 2, axis=-1)
+    return jnp.sum(weight * errors)
+
+
+@dataclasses.dataclass(frozen=True)
+class OneHotDataset(Objective):
+    """Minibatch training on a fixed set of one-hot points (Chen et al. 2023, section 5: SGD on
+    n training samples): the model trains on the first `Hyper.dataset_size` points of the set
+    named by `Hyper.dataset_seed` (`capacity` points stored, so the size is traced), and each
+    step draws `batch_size` of them uniformly with replacement from the model's own key and the
+    step (relu_output only; densities unused).
+
+    Args:
+      capacity: points stored per model, at least the largest dataset_size of the sweep.
+    """
+
+    capacity: int
+    name: ClassVar[str] = "one_hot_dataset"
+    fields: ClassVar[tuple[str, ...]] = ("dataset_size", "dataset_seed")
+
+    def __post_init__(self):
+        require(is_int(self.capacity) and self.capacity >= 1, "OneHotDataset.capacity",
+                self.capacity, "an integer >= 1")
+
+    def check(self, model: ModelConfig, values: Values) -> None:
+        super().check(model, values)
+        require(model.kind == "relu_output", "model.kind", model.kind,
+                "relu_output for OneHotDataset (Chen et al.'s model)")
+        for size in values("dataset_size"):
+            require(bool(np.all(size <= self.capacity)), "dataset_size", np.max(size),
+                    f"integers in [1, OneHotDataset.capacity={self.capacity}] (0: the capacity)")
+
+    def points(self, n_features: int, dataset_seed: int = 0, stream: int = TRAINING):
+        """The `capacity` points of the dataset seed's training (or `HELD_OUT`) stream, as
+        training draws them: (feature (capacity,), magnitude (capacity,))."""
+        return one_hot_points(dataset_keys(dataset_seed)[stream], n_features, self.capacity)
+
+    def loss(self, data_key, hyper, model: ModelConfig, batch_size: int, shared: Any = None):
+        feature, magnitude = one_hot_points(dataset_keys(hyper.dataset_seed)[TRAINING],
+                                            model.n_features, self.capacity)
+        size = jnp.where(hyper.dataset_size > 0, hyper.dataset_size, self.capacity)
+
+        def minibatch(params, t):
+            rows = jax.random.randint(jax.random.fold_in(data_key, t), (batch_size,), 0, size)
+            return one_hot_points_loss(params.W, params.b, feature[rows], magnitude[rows],
+                                       importance=hyper.importance)
+
+        return minibatch
+
+    def row_words(self, model: ModelConfig) -> int:
+        return 3 * model.n_features + 2
+
+    def to_dict(self) -> dict:
+        return {"one_hot_dataset": dataclasses.asdict(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> OneHotDataset | None:
+        d = d.get("one_hot_dataset")
+        return None if d is None else cls(**d)

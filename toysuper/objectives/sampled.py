@@ -35,9 +35,12 @@ class FreshBatches(Objective):
       feature_sets: None for the kind's inputs (independent features); a
         `toysuper.data.FeatureSets` for correlated and anticorrelated sets of features
         (reconstruction kinds on sparse uniform inputs only).
+      magnitude: every input is scaled by it: an active feature is U[0, magnitude) (1: TMS;
+        2: Liu, Liu and Gore 2025).
     """
 
     feature_sets: FeatureSets | None = None
+    magnitude: float = 1.0
     name: ClassVar[str] = "fresh_batches"
 
     def __post_init__(self):
@@ -45,10 +48,12 @@ class FreshBatches(Objective):
             object.__setattr__(self, "feature_sets", FeatureSets(**self.feature_sets))
         require(self.feature_sets is None or isinstance(self.feature_sets, FeatureSets),
                 "feature_sets", self.feature_sets, "None or a FeatureSets")
+        require(isinstance(self.magnitude, int | float) and 0 < self.magnitude < float("inf"),
+                "magnitude", self.magnitude, "a finite number > 0")
 
     @property
     def tms_inputs(self) -> bool:
-        return self.feature_sets is None
+        return self.feature_sets is None and self.magnitude == 1
 
     def check(self, model: ModelConfig, values: Values) -> None:
         super().check(model, values)
@@ -75,16 +80,20 @@ class FreshBatches(Objective):
         def fresh_batch(params, t):
             batch_key = jax.random.fold_in(data_key, t)
             xt = sample(batch_key, hyper.feature_probability, batch_size)
+            if self.magnitude != 1:
+                xt = self.magnitude * xt
             xt_in = self.model_inputs(batch_key, params, xt, hyper)
             return batch_loss(params, xt, hyper.importance, model.kind, xt_in)
 
         return fresh_batch
 
     def to_dict(self) -> dict:
-        return ({} if self.feature_sets is None
-                else {"feature_sets": dataclasses.asdict(self.feature_sets)})
+        return (({} if self.feature_sets is None
+                 else {"feature_sets": dataclasses.asdict(self.feature_sets)})
+                | ({} if self.magnitude == 1 else {"magnitude": self.magnitude}))
 
     @classmethod
     def from_dict(cls, d: dict) -> FreshBatches | None:
         """Any entries (it is the default); a subclass must define its own."""
-        return cls(d.get("feature_sets")) if cls is FreshBatches else None
+        return (cls(d.get("feature_sets"), d.get("magnitude", 1.0)) if cls is FreshBatches
+                else None)
