@@ -188,7 +188,7 @@ plot_scaling(data)
 # %%
 sgd = ts.run_sweep(bayesian_phase.sgd_sweep([200, 1000], 20_000, 8, 0),
                    out=RESULTS / "notebook_07" / "bayesian_sgd", progress=False)
-short = bayesian_phase.Fidelity(seeds=8, steps=20_000, chains=2, burn_in=500, draws=2000)
+short = bayesian_phase.Fidelity(seeds=8, steps=20_000, chains=2, burn_in=4000, draws=8000)
 metrics, claims, data = bayesian_phase.analyse({"sgd": sgd}, short)
 print("LLC estimates:", metrics["llc"])
 print("5-gon -> 6-gon crossing:", metrics["crossing_5_to_6"])

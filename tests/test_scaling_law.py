@@ -98,6 +98,18 @@ def test_claims_fail_when_the_weak_models_represent_everything():
     assert not passed["weak_loss_is_unrepresented_frequency"]
 
 
+def test_exponent_claims_fail_when_the_loss_does_not_fall_with_width():
+    """Every model at W = 0, b = 0: the same loss at every width, an exponent of 0."""
+    results = {}
+    for part, sweep in scaling_law.sweeps_at(TINY).items():
+        n, m = sweep.model.n_features, sweep.model.n_hidden
+        results[part] = constructed(sweep, {"W": np.zeros((*sweep.shape, n, m)),
+                                            "b": np.zeros((*sweep.shape, n))})
+    passed = verdicts(results)
+    assert not passed["strong_superposition_loss_about_1_over_m"]
+    assert not passed["weak_superposition_exponent_follows_alpha"]
+
+
 def test_claims_fail_on_noise():
     _, claims, _ = scaling_law.analyse(noise_like(scaling_results("top"), seed=1))
     assert [c.name for c in claims if c.passed] == []

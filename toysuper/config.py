@@ -81,6 +81,9 @@ class TrainConfig:
                 "warmup_steps", self.warmup_steps, f"an integer in [0, steps={self.steps}]")
         require(0 <= self.final_lr_fraction <= 1, "final_lr_fraction", self.final_lr_fraction,
                 "a number in [0, 1]")
+        require(self.final_lr_fraction == 0 or self.schedule == "warmup_cosine",
+                "final_lr_fraction", self.final_lr_fraction,
+                f"0 with schedule={self.schedule!r} (it sets where warmup_cosine ends)")
         require(self.optimizer in OPTIMIZERS, "optimizer", self.optimizer,
                 f"one of {', '.join(OPTIMIZERS)}")
         require(self.init in INIT_SCHEMES, "init", self.init,

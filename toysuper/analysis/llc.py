@@ -29,6 +29,8 @@ import numpy as np
 
 from toysuper.validate import is_int, require
 
+WINDOW = 100  # draws per entry of a chain's trace and samples
+
 
 @dataclasses.dataclass(frozen=True)
 class SGLD:
@@ -40,7 +42,7 @@ class SGLD:
       localization: gamma, the strength of the pull towards w*.
       chains: independent chains per point, each started at w*.
       burn_in: steps discarded at the start of each chain.
-      draws: steps after burn-in whose loss is averaged.
+      draws: steps after burn-in whose loss is averaged, a multiple of `WINDOW`.
       nbeta: n beta; None: n / log n.
     """
 
@@ -55,10 +57,12 @@ class SGLD:
         for name in ("step_size", "localization"):
             value = getattr(self, name)
             require(0 < value < np.inf, f"SGLD.{name}", value, "a finite number > 0")
-        for name, low in (("chains", 1), ("burn_in", 0), ("draws", 1)):
+        for name, low in (("chains", 1), ("burn_in", 0)):
             value = getattr(self, name)
             require(is_int(value) and value >= low, f"SGLD.{name}", value,
                     f"an integer >= {low}")
+        require(is_int(self.draws) and self.draws >= WINDOW and self.draws % WINDOW == 0,
+                "SGLD.draws", self.draws, f"a positive multiple of {WINDOW}")
         require(self.nbeta is None or 0 < self.nbeta < np.inf, "SGLD.nbeta", self.nbeta,
                 "None (n / log n) or a finite number > 0")
 
@@ -83,45 +87,47 @@ def llc_estimates(key: jax.Array, loss: Callable, points: jax.Array, n: int,
 
     Returns:
       llc (P,) lambda-hat over all chains; llc_per_chain (P, chains); loss_at_point (P,);
-      trace (P, chains, draws // 100) the chains' mean loss per 100 draws (a chain that
-      wanders off, e.g. into a lower-loss phase, shows as a drifting trace);
-      escaped (P, chains) whether a chain ended below L(w*) - 1/nbeta (it found lower loss
-      than the point's own: w* is not a local minimum there).
+      trace (P, chains, draws / WINDOW) the chains' mean loss over each WINDOW draws (a chain
+      that wanders off, e.g. into a lower-loss phase, shows as a drifting trace); samples
+      (P, chains, draws / WINDOW, d) where each chain is at the end of each window, to tell
+      which region of parameter space a chain explored (e.g. a phase it fell into).
     """
     points = jnp.asarray(points, jnp.float32)
     nbeta = sgld.inverse_temperature(n)
     eps, gamma = sgld.step_size, sgld.localization
-    window = min(100, sgld.draws)
-    windows = sgld.draws // window
+    windows = sgld.draws // WINDOW
 
     def one_chain(chain_key, w_star, d):
         value_and_grad = jax.value_and_grad(lambda w: loss(w, d))
 
-        def step(carry, step_key):
-            w, _ = carry
+        def step(w, step_key):
             value, grad = value_and_grad(w)
             drift = nbeta * grad + gamma * (w - w_star)
             noise = jax.random.normal(step_key, w.shape) * jnp.sqrt(eps)
-            return (w - eps / 2 * drift + noise, value), value
+            return w - eps / 2 * drift + noise, value
 
-        keys = jax.random.split(chain_key, sgld.burn_in + windows * window)
-        (w, _), _ = jax.lax.scan(step, (w_star, 0.0), keys[:sgld.burn_in])
-        (w, _), values = jax.lax.scan(step, (w, 0.0), keys[sgld.burn_in:])
-        return values.reshape(windows, window).mean(-1), loss(w, d)
+        def window(w, window_keys):
+            w, values = jax.lax.scan(step, w, window_keys)
+            return w, (values.mean(), w)
+
+        keys = jax.random.split(chain_key, sgld.burn_in + sgld.draws)
+        w, _ = jax.lax.scan(step, w_star, keys[:sgld.burn_in])
+        _, (trace, samples) = jax.lax.scan(
+            window, w, keys[sgld.burn_in:].reshape(windows, WINDOW, *keys.shape[1:]))
+        return trace, samples
 
     def one_point(point_key, w_star, d):
         chain_keys = jax.vmap(lambda c: jax.random.fold_in(point_key, c))(
             jnp.arange(sgld.chains))
-        trace, last = jax.vmap(one_chain, (0, None, None))(chain_keys, w_star, d)
-        return trace, last, loss(w_star, d)
+        trace, samples = jax.vmap(one_chain, (0, None, None))(chain_keys, w_star, d)
+        return trace, samples, loss(w_star, d)
 
     point_keys = jax.vmap(lambda p: jax.random.fold_in(key, p))(jnp.arange(len(points)))
     run = jax.jit(jax.vmap(one_point, (0, 0, 0 if data is not None else None)))
-    trace, last, at_point = run(point_keys, points, data)
-    trace, last, at_point = np.asarray(trace), np.asarray(last), np.asarray(at_point)
+    trace, samples, at_point = (np.asarray(x) for x in run(point_keys, points, data))
     per_chain = nbeta * (trace.mean(-1) - at_point[:, None])
     return {"llc": per_chain.mean(-1), "llc_per_chain": per_chain, "loss_at_point": at_point,
-            "trace": trace, "escaped": last < at_point[:, None] - 1 / nbeta}
+            "trace": trace, "samples": samples}
 
 
 def quartic_potential(powers) -> tuple[Callable, float]:
@@ -155,7 +161,8 @@ def free_energy(n, loss, llc, prior=0.0):
 def crossing(low: dict, high: dict, n_max: float = 1e7) -> float:
     """The sample size n > 1 at which the posterior moves from phase `low` (higher loss, lower
     LLC) to phase `high`: where their free energies (`free_energy`) cross; each a dict with
-    loss, llc and prior. NaN when they do not cross below n_max."""
+    loss, llc and prior. NaN when `high` never takes over in [2, n_max] (it never wins, or
+    it already wins at n = 2)."""
     n = np.geomspace(2, n_max, 200_001)
     gap = free_energy(n, high["loss"], high["llc"], high["prior"]) - free_energy(
         n, low["loss"], low["llc"], low["prior"])

@@ -29,7 +29,7 @@ from toysuper.models import ModelConfig, TiedParams
 from toysuper.objectives.base import Objective, Values
 from toysuper.validate import is_int, require
 
-TRAINING, HELD_OUT = 0, 1  # the two streams of a dataset seed's keys
+TRAINING = 0  # the training stream of a dataset seed's keys (`toysuper.data.dataset_keys`)
 
 FLAT_SLOPE = 1e-8  # |a| below which a mu + c counts as constant
 
@@ -131,23 +131,20 @@ def one_hot_points(key: jax.Array, n_features: int, size: int
 
 def one_hot_points_loss(W: Float[Array, "feature hidden"], b: Float[Array, " feature"],
                         feature: Int[Array, " point"], magnitude: Float[Array, " point"],
-                        weight: Float[Array, " point"] | None = None,
                         importance: Float[Array, " feature"] | None = None) -> Float[Array, ""]:
-    """sum_points weight * ||x - ReLU(x W W^T + b)||^2_I over one-hot points x = mu e_i, from
-    the rows G_i of W W^T alone (the (points, n) batch is never formed densely).
+    """The mean of ||x - ReLU(x W W^T + b)||^2_I over one-hot points x = mu e_i, from the rows
+    G_i of W W^T alone.
 
     Args:
       W: (n, m); b: (n,); feature, magnitude: (points,) the points (`one_hot_points`).
-      weight: (points,) each point's weight (default 1 / points: the mean).
       importance: (n,) weights I_j of the squared errors (default 1).
     """
     n = W.shape[0]
     importance = jnp.ones(n) if importance is None else jnp.asarray(importance)
-    weight = (jnp.full(feature.shape, 1 / feature.shape[0]) if weight is None else weight)
     rows = (W[feature] @ W.T) * magnitude[:, None] + b  # (points, n)
     target = magnitude[:, None] * jax.nn.one_hot(feature, n)
     errors = jnp.sum(importance * (target - jax.nn.relu(rows)) ** 2, axis=-1)
-    return jnp.sum(weight * errors)
+    return jnp.mean(errors)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -178,10 +175,10 @@ class OneHotDataset(Objective):
             require(bool(np.all(size <= self.capacity)), "dataset_size", np.max(size),
                     f"integers in [1, OneHotDataset.capacity={self.capacity}] (0: the capacity)")
 
-    def points(self, n_features: int, dataset_seed: int = 0, stream: int = TRAINING):
-        """The `capacity` points of the dataset seed's training (or `HELD_OUT`) stream, as
-        training draws them: (feature (capacity,), magnitude (capacity,))."""
-        return one_hot_points(dataset_keys(dataset_seed)[stream], n_features, self.capacity)
+    def points(self, n_features: int, dataset_seed: int = 0):
+        """The `capacity` training points of the dataset seed, as training draws them:
+        (feature (capacity,), magnitude (capacity,))."""
+        return one_hot_points(dataset_keys(dataset_seed)[TRAINING], n_features, self.capacity)
 
     def loss(self, data_key, hyper, model: ModelConfig, batch_size: int, shared: Any = None):
         feature, magnitude = one_hot_points(dataset_keys(hyper.dataset_seed)[TRAINING],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import numbers
 from typing import Any, ClassVar
 
 import jax
@@ -48,8 +49,10 @@ class FreshBatches(Objective):
             object.__setattr__(self, "feature_sets", FeatureSets(**self.feature_sets))
         require(self.feature_sets is None or isinstance(self.feature_sets, FeatureSets),
                 "feature_sets", self.feature_sets, "None or a FeatureSets")
-        require(isinstance(self.magnitude, int | float) and 0 < self.magnitude < float("inf"),
-                "magnitude", self.magnitude, "a finite number > 0")
+        require(isinstance(self.magnitude, numbers.Real) and not isinstance(self.magnitude, bool)
+                and 0 < self.magnitude < float("inf"), "magnitude", self.magnitude,
+                "a finite number > 0")
+        object.__setattr__(self, "magnitude", float(self.magnitude))
 
     @property
     def tms_inputs(self) -> bool:

@@ -26,6 +26,8 @@ def plot_bayesian_phase(data: dict) -> Figure:
     for source, style in (("theory", "-"), ("measured", "--")):
         def llc(p, source=source):
             return theory[p] if source == "theory" else llcs[p]["llc"]
+        if not np.isfinite(llc((5, 0))) or not np.isfinite(llc((6, 0))):
+            continue
         gap = (free_energy(n, phases[(6, 0)]["loss"], llc((6, 0)), phases[(6, 0)]["prior"])
                - free_energy(n, phases[(5, 0)]["loss"], llc((5, 0)), phases[(5, 0)]["prior"]))
         axes[0].plot(n, gap, style, color="k",
@@ -40,6 +42,7 @@ def plot_bayesian_phase(data: dict) -> Figure:
     points = list(llcs)
     x = np.arange(len(points))
     axes[1].bar(x - 0.2, [theory[p] for p in points], 0.4, color="0.7", label="theory")
+    axes[1].axhline(data["bound"], color="k", ls=":", lw=0.8, label="bound of a minimum, d/2")
     axes[1].bar(x + 0.2, [llcs[p]["llc"] for p in points], 0.4,
                 yerr=[llcs[p]["chain_std"] for p in points], color="tab:blue",
                 label="SGLD (spread over chains)")
@@ -50,7 +53,7 @@ def plot_bayesian_phase(data: dict) -> Figure:
     sizes = list(data["named"])
     shown = sorted({p for n in sizes for p in data["named"][n] if p is not None}, reverse=True)
     bottom = np.zeros(len(sizes))
-    colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, max(1, len(shown))))
+    colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(shown)))
     for phase, color in zip([*shown, None], [*colors, (0.85, 0.85, 0.85, 1)], strict=True):
         share = np.array([data["named"][n].count(phase) / len(data["named"][n]) for n in sizes])
         axes[2].bar(range(len(sizes)), share, bottom=bottom, color=color, label=_label(phase))

@@ -44,8 +44,9 @@ def plot_scaling(data: dict) -> Figure:
         for j, style in ((strong, "-"), (weak, "--")):
             axes[2].plot(widths, data["phi"][a, j], style, marker="o", ms=3, color=color)
     axes[2].plot(widths, widths / n, "k:", lw=0.8, label="m / n")
-    axes[2].set(xscale="log", xlabel="width m", ylabel="phi_1/2 (||W_i|| > 1/2)",
-                ylim=(0, 1.05), title="represented fraction")
+    axes[2].set(xscale="log", yscale="log", xlabel="width m", ylabel="phi_1/2 (||W_i|| > 1/2)",
+                ylim=(0.5 / n, 1.5),
+                title="represented fraction (solid strong, dashed weak)")
     axes[2].legend(fontsize=7)
 
     a = len(alpha) // 2
