@@ -102,6 +102,6 @@ def test_llc_of_the_kgons_is_the_theory_at_large_n():
         assert llcs[phase]["llc"] == pytest.approx(theory, rel=0.05)
         assert llcs[phase]["escaped"] == 0
     six, unravel = ravel_pytree(kgon_phase(6, 0, 6))
-    near = llc_estimates(jax.random.key(0), lambda w, d: one_hot_params_loss(unravel(w)),
+    near = llc_estimates(jax.random.key(0), lambda w: one_hot_params_loss(unravel(w)),
                          six[None], 1000, SGLD(chains=4, burn_in=1000, draws=4000))
     assert near["llc"][0] > bayesian_phase.N_PARAMETERS / 2

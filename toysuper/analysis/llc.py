@@ -73,17 +73,15 @@ class SGLD:
 
 
 def llc_estimates(key: jax.Array, loss: Callable, points: jax.Array, n: int,
-                  sgld: SGLD = SGLD(), data=None) -> dict[str, np.ndarray]:
+                  sgld: SGLD = SGLD()) -> dict[str, np.ndarray]:
     """LLC estimates at many points at once.
 
     Args:
       key: PRNG key; point p, chain c uses fold_in(fold_in(key, p), c).
-      loss: (w (d,), data_p) -> () the loss whose LLC is measured (population or empirical).
+      loss: w (d,) -> () the loss whose LLC is measured (population or empirical).
       points: (P, d) the points w*, flattened parameters.
       n: the sample size the inverse temperature refers to.
       sgld: the sampler's settings.
-      data: a pytree with leading axis P passed to `loss` with its point (e.g. each trained
-        model's own training set), or None.
 
     Returns:
       llc (P,) lambda-hat over all chains; llc_per_chain (P, chains); loss_at_point (P,);
@@ -97,8 +95,8 @@ def llc_estimates(key: jax.Array, loss: Callable, points: jax.Array, n: int,
     eps, gamma = sgld.step_size, sgld.localization
     windows = sgld.draws // WINDOW
 
-    def one_chain(chain_key, w_star, d):
-        value_and_grad = jax.value_and_grad(lambda w: loss(w, d))
+    def one_chain(chain_key, w_star):
+        value_and_grad = jax.value_and_grad(loss)
 
         def step(w, step_key):
             value, grad = value_and_grad(w)
@@ -116,15 +114,15 @@ def llc_estimates(key: jax.Array, loss: Callable, points: jax.Array, n: int,
             window, w, keys[sgld.burn_in:].reshape(windows, WINDOW, *keys.shape[1:]))
         return trace, samples
 
-    def one_point(point_key, w_star, d):
+    def one_point(point_key, w_star):
         chain_keys = jax.vmap(lambda c: jax.random.fold_in(point_key, c))(
             jnp.arange(sgld.chains))
-        trace, samples = jax.vmap(one_chain, (0, None, None))(chain_keys, w_star, d)
-        return trace, samples, loss(w_star, d)
+        trace, samples = jax.vmap(one_chain, (0, None))(chain_keys, w_star)
+        return trace, samples, loss(w_star)
 
     point_keys = jax.vmap(lambda p: jax.random.fold_in(key, p))(jnp.arange(len(points)))
-    run = jax.jit(jax.vmap(one_point, (0, 0, 0 if data is not None else None)))
-    trace, samples, at_point = (np.asarray(x) for x in run(point_keys, points, data))
+    trace, samples, at_point = (np.asarray(x) for x in
+                                jax.jit(jax.vmap(one_point))(point_keys, points))
     per_chain = nbeta * (trace.mean(-1) - at_point[:, None])
     return {"llc": per_chain.mean(-1), "llc_per_chain": per_chain, "loss_at_point": at_point,
             "trace": trace, "samples": samples}
@@ -137,14 +135,14 @@ def quartic_potential(powers) -> tuple[Callable, float]:
       powers: (d,) the integers k_i >= 1 (k_i = 1 everywhere: a regular minimum, d/2).
 
     Returns:
-      (loss (w (d,), data) -> (), lambda).
+      (loss w (d,) -> (), lambda).
     """
     powers = np.asarray(powers)
     require(powers.ndim == 1 and bool(np.all((powers >= 1) & (powers == np.round(powers)))),
             "powers", powers.tolist(), "a list of integers >= 1")
     exponents = jnp.asarray(2 * powers, jnp.float32)
 
-    def potential(w, data=None):
+    def potential(w):
         return jnp.sum(w ** exponents)
 
     return potential, float(np.sum(1 / (2 * powers)))

@@ -139,7 +139,8 @@ def phase_of(W: np.ndarray, b: np.ndarray, threshold: float = 0.5,
     ordered = np.sort(angles, axis=-1)  # the represented ones first, then inf
     first = ordered[..., :1]
     wrapped = np.where(np.isfinite(ordered), ordered, first + 2 * np.pi)
-    gaps = np.diff(np.concatenate([wrapped, first + 2 * np.pi], -1), axis=-1)
+    with np.errstate(invalid="ignore"):  # non-finite weights: k = -1 below
+        gaps = np.diff(np.concatenate([wrapped, first + 2 * np.pi], -1), axis=-1)
     slot = np.arange(W.shape[-2])
     ideal = 2 * np.pi / np.maximum(k, 1)[..., None]
     off = np.where(slot < k[..., None], np.abs(gaps - ideal) / ideal, 0.0)

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from toysuper.validate import require
+
 REPRESENTED_NORM = 0.5  # ||W_i|| above which feature i counts as represented (their phi_1/2)
 
 
@@ -26,13 +28,12 @@ def power_law_frequencies(n_features: int, alpha: float, expected_active: float 
     Example:
       >>> power_law_frequencies(1000, 1.5).sum()   # 1.0: one active feature on average
     """
-    if not 0 < expected_active:
-        raise ValueError(f"expected_active={expected_active!r} is invalid: a number > 0")
+    require(0 < expected_active < np.inf, "expected_active", expected_active, "a number > 0")
     weights = np.arange(1, n_features + 1, dtype=np.float64) ** -float(alpha)
     p = expected_active * weights / weights.sum()
-    if p.max() > 1:
-        raise ValueError(f"expected_active={expected_active!r} is invalid: the most frequent "
-                         f"feature's probability would be {p.max():.3g} > 1 at alpha={alpha}")
+    require(p.max() <= 1, "expected_active", expected_active,
+            f"a value that keeps every p_i <= 1 (the most frequent would be {p.max():.3g} at "
+            f"alpha={alpha})")
     return p.astype(np.float32)
 
 
@@ -61,9 +62,8 @@ def regimes(weight_decay) -> tuple[int, int]:
     """Indices of the strong-superposition (most negative) and weak-superposition (smallest
     positive) weight decays of a sweep's grid (Liu, Liu and Gore: -1 and about 0.1)."""
     wd = np.asarray(weight_decay, np.float64)
-    if not (wd < 0).any() or not (wd > 0).any():
-        raise ValueError(f"weight_decay={wd.tolist()!r} is invalid: needs a negative value "
-                         "(strong superposition) and a positive one (weak)")
+    require(bool((wd < 0).any() and (wd > 0).any()), "weight_decay", wd.tolist(),
+            "a grid with a negative value (strong superposition) and a positive one (weak)")
     return int(np.argmin(wd)), int(np.argmin(np.where(wd > 0, wd, np.inf)))
 
 

@@ -120,7 +120,7 @@ def measured_llcs(sgld: SGLD, key: int = 0, n: int = LLC_SAMPLE_SIZE) -> dict:
                                                                              strict=True)]
     flat = [ravel_pytree(p)[0] for p in points]
     unravel = ravel_pytree(points[0])[1]
-    est = llc_estimates(jax.random.key(key), lambda w, d: one_hot_params_loss(unravel(w)),
+    est = llc_estimates(jax.random.key(key), lambda w: one_hot_params_loss(unravel(w)),
                         np.stack(flat), n, sgld)
     out = {}
     for i, point in enumerate(LLC_POINTS):

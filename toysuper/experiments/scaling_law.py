@@ -148,21 +148,22 @@ def analyse(results: dict[str, Result]) -> tuple[dict, list[Claim], dict]:
         Claim("strong_superposition_loss_about_1_over_m",
               "In strong superposition the loss falls as about 1/m, for a broad range of "
               "alpha (Liu, Liu and Gore 2025, Fig. 6e: exponents 0.8 to 1.15 up to alpha 1.5).",
-              f"strongest growth (weight decay {d['weight_decay'][strong]:g}), every alpha <= "
+              f"strongest growth (weight decay {d['weight_decay'][strong]:g}), in strong "
+              f"superposition (phi_1/2 >= {STRONG_PHI} at every width), every alpha <= "
               f"{STRONG_ALPHA_MAX}: fitted exponent within 1 +/- {EXPONENT_BAND}",
               {"alpha": rounded(alpha[in_range], 4),
                "exponent": [optional(v) for v in strong_exp[in_range]]},
-              bool(in_range.any()) and bool(np.all(np.abs(strong_exp[in_range] - 1)
-                                                   <= EXPONENT_BAND))),
+              bool(in_range.any()) and bool(np.all(strong_phi >= STRONG_PHI))
+              and bool(np.all(np.abs(strong_exp[in_range] - 1) <= EXPONENT_BAND))),
         Claim("weak_superposition_exponent_follows_alpha",
               "In weak superposition the loss is that of the unrepresented features, so its "
               "exponent follows the data: alpha_m = alpha - 1.",
-              f"weak superposition (weight decay {d['weight_decay'][weak]:g}), every alpha > 1: "
-              f"fitted "
+              f"weight decay {d['weight_decay'][weak]:g}, in weak superposition (phi_1/2 <= "
+              f"{WEAK_PHI} at every width), every alpha > 1: fitted "
               f"exponent within alpha - 1 +/- {EXPONENT_BAND}",
               {"alpha": rounded(alpha[above_one], 4),
                "exponent": [optional(v) for v in weak_exp[above_one]]},
-              bool(above_one.any()) and bool(np.all(
+              bool(above_one.any()) and bool(np.all(weak_phi <= WEAK_PHI)) and bool(np.all(
                   np.abs(weak_exp[above_one] - (alpha[above_one] - 1)) <= EXPONENT_BAND))),
         Claim("weak_loss_is_unrepresented_frequency",
               "In weak superposition the loss is close to <v^2> times the summed frequency of "
