@@ -177,6 +177,9 @@ class SparseBatch:
 DATASET_STREAM = 2**32 - 1  # fold_in data of dataset keys; no model seed (< 2**31) uses it
 
 
+TRAINING, HELD_OUT = 0, 1  # the two streams of `dataset_keys`
+
+
 def dataset_keys(dataset_seed) -> tuple[jax.Array, jax.Array]:
     """(training-set key, test-set key) of the datasets named `dataset_seed`.
 

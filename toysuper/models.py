@@ -100,6 +100,11 @@ def init_params(key: jax.Array, cfg: ModelConfig, scheme: str = "kind"):
                       b=jax.random.normal(k_b, (cfg.n_features,), jnp.float32))
 
 
+def supports_init(kind: str, scheme: str) -> bool:
+    """Whether `init_params` can initialise model kind `kind` with `scheme`."""
+    return scheme == "kind" or MODEL_KINDS[kind].init is init_tied
+
+
 def init_mlp(key: jax.Array, cfg: ModelConfig) -> MLPParams:
     """Xavier-normal W and W_out (independent draws), zero bias."""
     k_in, k_out = jax.random.split(key)

@@ -28,7 +28,7 @@ from toysuper.hyper import (
     as_array,
     per_feature,
 )
-from toysuper.models import MODEL_KINDS, ModelConfig, init_tied
+from toysuper.models import MODEL_KINDS, ModelConfig, supports_init
 from toysuper.objectives import field_owners
 from toysuper.validate import one_of, require
 
@@ -169,7 +169,7 @@ class Sweep:
                     f"{field} only with the objective {' or '.join(owners[field])} "
                     f"(this sweep's is {type(objective).__name__})")
         objective.check(self.model, self.values)
-        require(self.train.init == "kind" or MODEL_KINDS[self.model.kind].init is init_tied,
+        require(supports_init(self.model.kind, self.train.init),
                 "init", self.train.init, f"'kind' for model kind {self.model.kind!r} "
                 "('unit_rows' initialises the tied kinds: linear, relu_output, relu_hidden)")
 

@@ -94,17 +94,22 @@ def hessian_spectrum(params: TiedParams) -> np.ndarray:
 THEORY_LLC_C6 = {(5, 0): 7.0, (5, 1): 8.5, (6, 0): 8.5}
 
 
-def kgon_phase(k: int, positive_dead: int, n_features: int) -> TiedParams:
+def kgon_phase(k: int, positive_dead: int, n_features: int,
+               negative_bias: float | None = None) -> TiedParams:
     """The k^(sigma+) critical point of Chen et al. 2023: a regular k-gon at its optimal (l, c)
     beside n - k dead features, `positive_dead` = sigma of them with the bias 1/(2n) > 0 and the
-    rest with -1/(2n) (any bias <= 0 gives the same loss: their output stays 0)."""
+    rest with `negative_bias` (default -1/(2n); any bias < 0 gives the same critical set: their
+    output stays 0)."""
     if not 0 <= positive_dead <= n_features - k:
         raise ValueError(f"positive_dead={positive_dead!r} is invalid: an integer in "
                          f"[0, n_features - k = {n_features - k}]")
     cp = kgon_critical_point(k, n_features)
     point = kgon(k, n_features, cp["norm"], cp["bias"], cp["dead_bias"])
+    negative_bias = -cp["dead_bias"] if negative_bias is None else negative_bias
+    if not negative_bias < 0:
+        raise ValueError(f"negative_bias={negative_bias!r} is invalid: a number < 0")
     dead = np.arange(n_features) >= k + positive_dead
-    return point.replace(b=jnp.where(jnp.asarray(dead), -cp["dead_bias"], point.b))
+    return point.replace(b=jnp.where(jnp.asarray(dead), negative_bias, point.b))
 
 
 def kgon_phases(n_features: int, ks=(4, 5, 6)) -> dict[tuple[int, int], dict]:

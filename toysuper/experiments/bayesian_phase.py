@@ -36,7 +36,6 @@ from __future__ import annotations
 import dataclasses
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
@@ -113,11 +112,7 @@ def measured_llcs(sgld: SGLD, key: int = 0, n: int = LLC_SAMPLE_SIZE) -> dict:
       per point: llc (NaN when every chain escaped), chain_std, escaped (chains), and
       other_phase_share (of all samples, in another k-gon phase).
     """
-    points = [kgon_phase(k, sigma, N_FEATURES) for k, sigma in LLC_POINTS]
-    dead = [(p.b < 0) & (jnp.arange(N_FEATURES) >= k) for p, (k, _) in zip(points, LLC_POINTS,
-                                                                          strict=True)]
-    points = [p.replace(b=jnp.where(d, LLC_DEAD_BIAS, p.b)) for p, d in zip(points, dead,
-                                                                             strict=True)]
+    points = [kgon_phase(k, sigma, N_FEATURES, LLC_DEAD_BIAS) for k, sigma in LLC_POINTS]
     flat = [ravel_pytree(p)[0] for p in points]
     unravel = ravel_pytree(points[0])[1]
     est = llc_estimates(jax.random.key(key), lambda w: one_hot_params_loss(unravel(w)),
@@ -181,6 +176,9 @@ def analyse(results: dict[str, Result], fidelity: Fidelity | None = None
     measured = {p: phases[p] | {"llc": llcs[p]["llc"]} for p in LLC_POINTS}
     n_theory = crossing(theory[(5, 0)], theory[(6, 0)])
     n_measured = crossing(measured[(5, 0)], measured[(6, 0)])
+    n_grid = np.geomspace(50, 5000, 400)
+    gap = {source: free_energy(n_grid, **llc[(6, 0)]) - free_energy(n_grid, **llc[(5, 0)])
+           for source, llc in (("theory", theory), ("measured", measured))}
     relative = {p: (llcs[p]["llc"] - THEORY_LLC_C6[p]) / THEORY_LLC_C6[p] for p in LLC_POINTS}
 
     runs = sgd_runs(results)
@@ -256,7 +254,8 @@ def analyse(results: dict[str, Result], fidelity: Fidelity | None = None
     data = {"phases": phases, "llcs": llcs, "theory_llc": THEORY_LLC_C6, "runs": runs,
             "named": named, "bayes": bayes, "crossing": {"theory": n_theory,
                                                          "measured": n_measured},
-            "window": PAPER_WINDOW, "bound": N_PARAMETERS / 2}
+            "window": PAPER_WINDOW, "bound": N_PARAMETERS / 2,
+            "free_energy_gap": {"n": n_grid, **gap}}
     return metrics, claims, data
 
 

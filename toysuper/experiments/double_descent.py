@@ -40,11 +40,10 @@ import numpy as np
 from toysuper.analysis import feature_dimensionality
 from toysuper.analysis.memorization import describe, held_out_loss
 from toysuper.config import TrainConfig
-from toysuper.data import SparseBatch, min_max_active
+from toysuper.data import HELD_OUT, SparseBatch, min_max_active
 from toysuper.experiments.base import Claim, Experiment, optional, rounded
 from toysuper.models import ModelConfig
 from toysuper.objectives import FixedDataset
-from toysuper.objectives.fixed_dataset import HELD_OUT
 from toysuper.plotting.double_descent import (
     plot_ablations,
     plot_double_descent,

@@ -9,13 +9,19 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from toysuper.data import SparseBatch, dataset_keys, densify, min_max_active, sparse_dataset
+from toysuper.data import (
+    TRAINING,
+    SparseBatch,
+    dataset_keys,
+    densify,
+    min_max_active,
+    sparse_dataset,
+)
 from toysuper.models import MODEL_KINDS, ModelConfig, weighted_mse_rows, weighted_mse_sparse
 from toysuper.objectives.base import Objective, Values
 from toysuper.validate import is_int, require, show
 
 LAYOUTS = ("sparse", "dense")
-TRAINING, HELD_OUT = 0, 1  # the two streams of a dataset seed's keys
 
 
 @dataclasses.dataclass(frozen=True)

@@ -24,12 +24,10 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
-from toysuper.data import dataset_keys
+from toysuper.data import TRAINING, dataset_keys
 from toysuper.models import ModelConfig, TiedParams
 from toysuper.objectives.base import Objective, Values
 from toysuper.validate import is_int, require
-
-TRAINING = 0  # the training stream of a dataset seed's keys (`toysuper.data.dataset_keys`)
 
 FLAT_SLOPE = 1e-8  # |a| below which a mu + c counts as constant
 
@@ -181,8 +179,7 @@ class OneHotDataset(Objective):
         return one_hot_points(dataset_keys(dataset_seed)[TRAINING], n_features, self.capacity)
 
     def loss(self, data_key, hyper, model: ModelConfig, batch_size: int, shared: Any = None):
-        feature, magnitude = one_hot_points(dataset_keys(hyper.dataset_seed)[TRAINING],
-                                            model.n_features, self.capacity)
+        feature, magnitude = self.points(model.n_features, hyper.dataset_seed)
         size = jnp.where(hyper.dataset_size > 0, hyper.dataset_size, self.capacity)
 
         def minibatch(params, t):

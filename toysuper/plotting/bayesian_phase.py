@@ -5,8 +5,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from toysuper.analysis.llc import free_energy
-
 
 def _label(phase) -> str:
     return "other" if phase is None else f"{phase[0]}-gon" + "+" * phase[1]
@@ -20,17 +18,11 @@ def plot_bayesian_phase(data: dict) -> Figure:
     Args:
       data: `toysuper.experiments.bayesian_phase.analyse`'s data.
     """
-    phases, llcs, theory = data["phases"], data["llcs"], data["theory_llc"]
+    llcs, theory = data["llcs"], data["theory_llc"]
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
-    n = np.geomspace(50, 5000, 400)
+    n, gaps = data["free_energy_gap"]["n"], data["free_energy_gap"]
     for source, style in (("theory", "-"), ("measured", "--")):
-        def llc(p, source=source):
-            return theory[p] if source == "theory" else llcs[p]["llc"]
-        if not np.isfinite(llc((5, 0))) or not np.isfinite(llc((6, 0))):
-            continue
-        gap = (free_energy(n, phases[(6, 0)]["loss"], llc((6, 0)), phases[(6, 0)]["prior"])
-               - free_energy(n, phases[(5, 0)]["loss"], llc((5, 0)), phases[(5, 0)]["prior"]))
-        axes[0].plot(n, gap, style, color="k",
+        axes[0].plot(n, gaps[source], style, color="k",
                      label=f"{source} LLCs: crossing n = {data['crossing'][source]:.0f}")
     axes[0].axhline(0, color="0.6", lw=0.8)
     axes[0].axvspan(*data["window"], color="tab:orange", alpha=0.25,
