@@ -27,6 +27,17 @@ def test_step_cost_scales_with_batch_and_covers_the_matmuls(n, m):
     assert costs[2048]["flops"] == pytest.approx(2 * costs[1024]["flops"], rel=0.1)
     assert costs[1024]["flops"] >= 5 * 2 * 1024 * n * m
     assert costs[1024]["bytes"] > 4 * 1024 * n  # at least the batch itself
+    # the roofline's lower bound never exceeds what XLA counts
+    assert bench.Case("c", 2, n, m, steps=10).lower_bound()["flops"] <= costs[1024]["flops"]
+
+
+def test_the_fixed_dataset_bound_counts_the_products_and_reads_the_set_once():
+    case = bench.CASES["double_descent"]
+    bound, slots = case.lower_bound(), case.max_active()
+    n, m, points = case.n, case.m, case.dataset_size
+    assert bound["flops"] == 6 * points * n * m + 4 * points * slots * m
+    assert bound["bytes"] == 24 * (n * m + n) + 8 * points * slots
+    assert bound["flops"] <= bench.step_cost(case.sweep(0.2))["flops"]
 
 
 FAKE_REFERENCE = """
@@ -52,9 +63,12 @@ def test_bench_table_against_a_reference(tmp_path, monkeypatch, capsys):
     assert intro["toysuper_median"] == statistics.median(ours["model_steps_per_s"])
     assert intro["torch_median"] == pytest.approx(10 * 10 / 2.0)  # the fake reference's rate
     assert intro["ratio"] == pytest.approx(intro["toysuper_median"] / 50.0)
-    flops = ours["cost_per_model_step"]["flops"] * intro["toysuper_median"]
-    assert intro["roofline"]["fraction_of_peak_flops"] == pytest.approx(
-        flops / result["peaks"]["matmul_flops_per_s"])
+    line, peaks = intro["roofline"], result["peaks"]
+    assert line["bound_flops"] == 10 * 1024 * 5 * 2 and line["bound_bytes"] == 24 * (10 + 5)
+    best = min(peaks["matmul_flops_per_s"] / line["bound_flops"],
+               peaks["copy_bytes_per_s"] / line["bound_bytes"])
+    assert line["fraction_of_bound"] == pytest.approx(intro["toysuper_median"] / best)
+    assert 0 < ours["compile_seconds"] < 60
     assert 0 < ours["xla_chunk_bytes"] < ours["peak_rss_bytes"]
     assert "intro" in capsys.readouterr().out
 

@@ -64,22 +64,25 @@ def test_held_out_loss_of_the_zero_model_is_one_and_of_a_bias_its_closed_form():
     assert loss[1] == pytest.approx(1 + n * 0.05**2 - 2 * 0.05 * mean_sum, rel=1e-5)
 
 
-def test_models_in_turn_equal_models_in_a_batch(monkeypatch):
+@pytest.mark.parametrize("block", [1, 3])
+def test_models_in_turn_or_in_blocks_equal_models_in_a_batch(monkeypatch, block):
+    """In turn (no batch axis) and in blocks of 3 (a block of 3 and a remainder of 1) as
+    the whole chunk vmapped at once."""
     sweep = ts.Sweep(ts.ModelConfig(60, 2),
                      ts.TrainConfig(steps=200, log_every=100,
                                     objective=ts.FixedDataset(32, 16)),
                      axes={"dataset_size": [8, 32], "seed": range(2)},
                      fixed={"feature_probability": 0.05})
     results = {}
-    for in_turn in (True, False):
-        monkeypatch.setattr(engine, "models_in_turn", lambda m, t, v=in_turn: v)
+    for models in (block, None):
+        monkeypatch.setattr(engine, "models_per_block", lambda m, t, v=models: v)
         jax.clear_caches()
-        results[in_turn] = ts.run_sweep(sweep, progress=False).dataset
-    np.testing.assert_allclose(results[True]["loss_history"], results[False]["loss_history"],
+        results[models] = ts.run_sweep(sweep, progress=False).dataset
+    np.testing.assert_allclose(results[block]["loss_history"], results[None]["loss_history"],
                                rtol=1e-5)
     # Features no training point touches get rounding-sized gradients that Adam rescales to
     # full steps (see test_datasets), so their weights agree to ~1e-3 only.
-    np.testing.assert_allclose(results[True]["W"], results[False]["W"], atol=3e-3)
+    np.testing.assert_allclose(results[block]["W"], results[None]["W"], atol=3e-3)
 
 
 @pytest.mark.slow

@@ -36,7 +36,7 @@ SCRIPT = textwrap.dedent("""
         two = ts.run_sweep(sweep, devices=devices[:1], chunk_size=2, progress=False).dataset
         four = ts.run_sweep(sweep, devices=devices, chunk_size=6, progress=False).dataset
         out[name] = {
-            "in_turn": engine.models_in_turn(sweep.model, sweep.train),
+            "in_turn": engine.models_per_block(sweep.model, sweep.train) == 1,
             "W_rel_diff": float(np.max(np.abs(whole["W"].values - four["W"].values))
                                 / np.max(np.abs(whole["W"].values))),
             "loss_rel_diff": float(np.max(np.abs(whole["loss"].values - four["loss"].values)

@@ -137,48 +137,28 @@ def apply_mlp(params: MLPParams,
     return jax.nn.relu(jax.nn.relu(x @ params.W) @ params.W_out.T + params.b)
 
 
-def _hidden_unrolled(W: Float[Array, "feature hidden"],
-                     xt: Float[Array, "feature batch"]) -> list[Float[Array, " batch"]]:
-    """h_j = sum_i x_i W_ij, entry by entry over the static n and m (one array per neuron).
-
-    Unrolled, every operation is an elementwise loop over the batch, which XLA's CPU backend
-    runs several times faster than its batched dot for tiny matrices (see `UNROLL_MAX_WEIGHTS`).
-    """
-    n, m = W.shape
-    return [sum(xt[i] * W[i, j] for i in range(n)) for j in range(m)]
-
-
-def _readout_unrolled(W: Float[Array, "feature hidden"], h: list[Float[Array, " batch"]],
-                      b: Float[Array, " feature"]) -> Float[Array, "feature batch"]:
-    """x'_i = sum_j h_j W_ij + b_i, unrolled like `_hidden_unrolled`."""
-    n, m = W.shape
-    return jnp.stack([sum(h[j] * W[i, j] for j in range(m)) + b[i] for i in range(n)])
-
-
 def apply_linear_feature_major(params: TiedParams, xt: Float[Array, "feature batch"]
                                ) -> Float[Array, "feature batch"]:
-    """`apply_linear` on a feature-major batch, unrolled over the small, static n and m."""
-    return _readout_unrolled(params.W, _hidden_unrolled(params.W, xt), params.b)
+    """`apply_linear` on a feature-major (feature, batch) input."""
+    return params.W @ (params.W.T @ xt) + params.b[:, None]
 
 
 def apply_relu_output_feature_major(params: TiedParams, xt: Float[Array, "feature batch"]
                                     ) -> Float[Array, "feature batch"]:
-    """`apply_relu_output` on a feature-major batch, unrolled."""
+    """`apply_relu_output` on a feature-major input."""
     return jax.nn.relu(apply_linear_feature_major(params, xt))
 
 
 def apply_relu_hidden_feature_major(params: TiedParams, xt: Float[Array, "feature batch"]
                                     ) -> Float[Array, "feature batch"]:
-    """`apply_relu_hidden` on a feature-major batch, unrolled."""
-    h = [jax.nn.relu(h_j) for h_j in _hidden_unrolled(params.W, xt)]
-    return jax.nn.relu(_readout_unrolled(params.W, h, params.b))
+    """`apply_relu_hidden` on a feature-major input."""
+    return jax.nn.relu(params.W @ jax.nn.relu(params.W.T @ xt) + params.b[:, None])
 
 
 def apply_mlp_feature_major(params: MLPParams, xt: Float[Array, "feature batch"]
                             ) -> Float[Array, "feature batch"]:
-    """`apply_mlp` on a feature-major batch, unrolled."""
-    h = [jax.nn.relu(h_j) for h_j in _hidden_unrolled(params.W, xt)]
-    return jax.nn.relu(_readout_unrolled(params.W_out, h, params.b))
+    """`apply_mlp` on a feature-major input."""
+    return jax.nn.relu(params.W_out @ jax.nn.relu(params.W.T @ xt) + params.b[:, None])
 
 
 TIED_DIMS = {"W": ("feature", "hidden"), "b": ("feature",)}
@@ -192,8 +172,8 @@ class ModelKind:
       init: (key, ModelConfig) -> params, a flax struct of arrays.
       apply: (params, x (batch, feature)) -> prediction (batch, feature).
       description: one line for listings.
-      apply_feature_major: optional, the same function on a (feature, batch) input; used in
-        training when the weights are small (n_features * n_hidden <= UNROLL_MAX_WEIGHTS).
+      apply_feature_major: optional, the same function on a (feature, batch) input; training
+        on fresh batches uses it when given (the batch is drawn feature-major).
       sample: (key, feature_probability (feature,), batch_size) -> inputs (feature, batch).
       target: elementwise map from inputs to the wanted outputs; None for reconstruction.
       param_dims: dims of each parameter in results, e.g. {"W": ("feature", "hidden")}; every
@@ -231,8 +211,6 @@ def identity(z: jax.Array) -> jax.Array:
     """The linear model's output activation."""
     return z
 
-
-UNROLL_MAX_WEIGHTS = 64  # measured on CPU: 4x faster at 3x2 and 5x2, 2.7x at 10x5, even at 20x5
 
 MODEL_KINDS: dict[str, ModelKind] = {
     "linear": ModelKind(init_tied, apply_linear, "tied linear autoencoder, x' = W^T W x + b",
@@ -324,9 +302,8 @@ class ModelConfig:
 
 
 def uses_feature_major(cfg: ModelConfig) -> bool:
-    """Whether training `cfg` runs the unrolled feature-major path."""
-    return (MODEL_KINDS[cfg.kind].apply_feature_major is not None
-            and cfg.n_features * cfg.n_hidden <= UNROLL_MAX_WEIGHTS)
+    """Whether training `cfg` on fresh batches runs the kind's feature-major apply."""
+    return MODEL_KINDS[cfg.kind].apply_feature_major is not None
 
 
 def weighted_mse(params, x: Float[Array, "batch feature"], importance: Float[Array, " feature"],

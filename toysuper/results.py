@@ -76,16 +76,14 @@ def versions() -> dict[str, str]:
     return out
 
 
-TRAINING_MODULES = ("validate", "data", "sae", "models", "attacks", "hyper", "objectives/*",
-                    "config", "training", "sweep", "engine")  # what decides what training produces
+TRAINING_MODULES = ("validate", "generators", "data", "sae", "models", "attacks", "hyper",
+                    "objectives/*", "config", "training", "sweep",
+                    "engine")  # what decides what training produces
 # Fingerprints of earlier training code that trains every model to the same bits as this code
 # (tests/test_objectives_equivalence.py compares one sweep per objective against arrays saved
-# from it), so its results are reused, not trained again. Empty it when training changes.
-EQUIVALENT_TRAINING_CODE = frozenset({
-    "126ae12904947692",  # before the objectives seam (0.2)
-    "0ab15658a8bd427a",  # 0.3, before the multi-process fixes to the chunk loop
-    "6f327e3f40ef6333",  # 0.4, before the optional schedule floor, optimizer and magnitude
-})
+# from it), so its results are reused, not trained again. Empty it when training changes: 0.6's
+# counter-based data stream emptied it.
+EQUIVALENT_TRAINING_CODE: frozenset[str] = frozenset()
 
 
 @functools.cache

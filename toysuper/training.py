@@ -25,6 +25,7 @@ from flax import struct
 from jaxtyping import Array, Float
 
 from toysuper.config import TrainConfig
+from toysuper.generators import with_generator
 from toysuper.hyper import Hyper
 from toysuper.models import ModelConfig, init_params
 
@@ -112,10 +113,11 @@ def decoupled_weight_decay(weight_decay, eps: float, biases: bool = True
 
 def init_state(key: jax.Array, hyper: Hyper, model_cfg: ModelConfig,
                train_cfg: TrainConfig) -> TrainState:
-    """Initial parameters (from one half of `key`) and optimiser state; data from the other half
-    (or where the objective says, e.g. a fixed dataset's `hyper.dataset_seed`)."""
+    """Initial parameters (from one half of `key`) and optimiser state; data from the other half,
+    drawing its bits from `train_cfg.rng` (or where the objective says, e.g. a fixed dataset's
+    `hyper.dataset_seed`)."""
     init_key, data_key = jax.random.split(key)
-    data_key = train_cfg.objective.data_key(data_key, hyper)
+    data_key = train_cfg.objective.data_key(with_generator(data_key, train_cfg.rng), hyper)
     params = init_params(init_key, model_cfg, train_cfg.init)
     step = jnp.zeros((), jnp.int32)
     snapshots = None
@@ -223,4 +225,5 @@ def state_from_leaves(template: TrainState, leaves: list[np.ndarray]) -> TrainSt
     """Inverse of `state_leaves`, shaped like `template` (e.g. a fresh `init_state`)."""
     raw = template.replace(data_key=jax.random.key_data(template.data_key))
     state = jax.tree.unflatten(jax.tree.structure(raw), [jnp.asarray(x) for x in leaves])
-    return state.replace(data_key=jax.random.wrap_key_data(state.data_key))
+    return state.replace(data_key=jax.random.wrap_key_data(
+        state.data_key, impl=jax.random.key_impl(template.data_key)))
