@@ -9,7 +9,7 @@ import functools
 import subprocess
 from pathlib import Path
 
-__version__ = "0.5.0"
+__version__ = "0.6.0"
 
 
 @functools.cache

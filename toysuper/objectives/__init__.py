@@ -75,7 +75,8 @@ def register_objective(cls: type[Objective], keys: tuple[str, ...]) -> None:
 _REGISTERED_KEYS: dict[str, tuple[str, ...]] = {}  # module.qualname of a registered class -> keys
 # TrainConfig's own fields (tests/test_objectives.py checks the list), which no objective may use
 TRAIN_CONFIG_KEYS = frozenset({"steps", "batch_size", "log_every", "schedule", "warmup_steps",
-                               "final_lr_fraction", "decay_biases", "optimizer", "init", "b1", "b2",
+                               "final_lr_fraction", "decay_biases", "optimizer", "init", "rng",
+                               "b1", "b2",
                                "eps", "snapshot_steps", "objective"})
 
 
