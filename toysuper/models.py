@@ -325,7 +325,7 @@ def weighted_mse_feature_major(params, xt: Float[Array, "feature batch"],
                                importance: Float[Array, " feature"], kind: str,
                                xt_in: Float[Array, "feature batch"] | None = None
                                ) -> Float[Array, ""]:
-    """`weighted_mse` of a feature-major batch, through the kind's unrolled apply."""
+    """`weighted_mse` of a feature-major batch, through the kind's feature-major apply."""
     model = MODEL_KINDS[kind]
     err = model.wanted(xt) - model.apply_feature_major(params, xt if xt_in is None else xt_in)
     return jnp.mean(jnp.sum(importance[:, None] * err**2, axis=0))

@@ -77,7 +77,7 @@ class FreshBatches(Objective):
         if self.feature_sets is not None:
             sample = functools.partial(sample_feature_sets_feature_major,
                                        feature_sets=self.feature_sets)
-        # small models: unrolled, elementwise over the batch
+        # kinds with a feature-major apply run on the batch as drawn; others in row layout
         batch_loss = weighted_mse_feature_major if uses_feature_major(model) else _rows_loss
 
         def fresh_batch(params, t):
