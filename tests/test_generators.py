@@ -154,6 +154,22 @@ def test_an_unknown_generator_is_named():
         with_generator(jax.random.key(0), "rbg")
 
 
+def test_derived_keys_never_repeat_the_words_their_key_draws():
+    """fold_in, split and the draws of one key use the hash under different tweaks: no step
+    key equals a pair of the key's own random words or a split child (without the tweaks,
+    fold_in(key, t) would be the words of entries 2t and 2t + 1 of any draw from key)."""
+    key = counter_key(4)
+    drawn = np.asarray(jax.random.bits(key, (4096,), jnp.uint32)).reshape(-1, 2)
+    folded = np.stack([np.asarray(jax.random.key_data(jax.random.fold_in(key, t)))
+                       for t in range(2048)])
+    children = np.asarray(jax.random.key_data(jax.random.split(key, 2048)))
+    pairs = {tuple(p) for p in drawn.tolist()}
+    assert not pairs & {tuple(p) for p in folded.tolist()}
+    assert not pairs & {tuple(p) for p in children.tolist()}
+    assert not {tuple(p) for p in folded.tolist()} & {tuple(p) for p in children.tolist()}
+    assert len({tuple(p) for p in folded.tolist()}) == 2048
+
+
 def test_counter_keys_split_fold_in_and_draw_other_widths():
     key = counter_key(3)
     a, b = jax.random.split(key)

@@ -2,8 +2,9 @@
 
 The grid is flattened and split into chunks of equal size (the last one padded), so a sweep
 compiles once per static config and chunk size. Each chunk's model axis is sharded over all
-devices (a 1-D `Mesh`, `shard_map`); its size comes from a per-device memory budget. Within a
-chunk, steps run in segments (compiled calls) so that progress can be reported and training
+devices (a 1-D `Mesh`, `shard_map`); its size comes from a per-device memory budget. On a CPU a
+chunk's models step in cache-sized blocks, one block after another (`models_per_block`). Within
+a chunk, steps run in segments (compiled calls) so that progress can be reported and training
 state checkpointed between them. A point's key is `fold_in(key(root_seed), seed)`, so its
 result does not depend on the sweep it is part of, nor on the chunking or the sharding.
 Arrays the objective reads as data (`Objective.shared`) are passed to every call, replicated.
