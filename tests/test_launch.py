@@ -86,9 +86,11 @@ def test_a_killed_task_is_completed_by_launching_again(tmp_path):
     first = submit(sweep, tmp_path, LOCAL, **options)
     store, target = first.store, first.shares[0][1]
     deadline = time.monotonic() + 240
-    while True:
-        task = store.tasks().get(0, {})
-        if task.get("current") == list(target) and target in store.chunks(partial=True):
+    while True:  # every task has reported (so holds its chunks), task 0 is inside its 2nd
+        tasks = store.tasks()
+        task = tasks.get(0, {})
+        if (task.get("current") == list(target) and target in store.chunks(partial=True)
+                and all(i in tasks for i in range(len(first.shares)))):
             break
         assert task.get("state") != "finished", "task 0 finished before it could be killed"
         assert time.monotonic() < deadline, f"task 0 never reached {target}: {task}"
